@@ -1,0 +1,46 @@
+# Two commands a newcomer needs: `make run` (set up, then build the warehouse from data/raw)
+# and `make test` (set up, then run the tests). Everything installs into .venv from the package registries.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: setup run test eval dev lint format clean
+
+setup: $(STAMP) $(MANIFEST)
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip "setuptools<81" wheel
+	$(BIN)/pip install --quiet --constraint requirements.lock --editable '.[dev]'
+	touch $@
+
+$(MANIFEST): $(STAMP) $(shell find dbt_project/models dbt_project/macros dbt_project/tests dbt_project/seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+
+## Build data/warehouse.duckdb (or $$CRM_WAREHOUSE_PATH) from data/raw (or $$CRM_RAW_DIR).
+run: setup
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m pipelines.run
+
+## Run the test suite.
+test: setup
+	$(BIN)/python -m pytest
+
+## Score customer_xref against the generated ground truth.
+eval: setup
+	$(BIN)/python -m pipelines.evaluate
+
+## The Dagster UI on http://127.0.0.1:3000 with the whole asset graph.
+dev: setup
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: setup
+	$(BIN)/ruff check pipelines tests
+	$(BIN)/ruff format --check pipelines tests
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs .dagster_home data/warehouse.duckdb*

@@ -1,0 +1,36 @@
+"""The Dagster code location: every asset of the platform, its resources and the main job."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.assets.dbt import dbt_conform_inputs, dbt_marts, dbt_project
+from pipelines.assets.matching import matching_assets
+from pipelines.assets.raw import raw_assets
+from pipelines.resources import RawData, Warehouse
+from pipelines.settings import DBT_PROJECT_DIR, resolve_paths
+
+# Everything, raw files to marts. In-process: DuckDB takes one writer at a time, so steps run in order.
+materialize_all = dg.define_asset_job(
+    name="materialize_all",
+    selection=dg.AssetSelection.all(),
+    executor_def=dg.in_process_executor,
+)
+
+
+def build_definitions() -> dg.Definitions:
+    paths = resolve_paths()
+    return dg.Definitions(
+        assets=[*raw_assets, dbt_conform_inputs, *matching_assets, dbt_marts],
+        jobs=[materialize_all],
+        resources={
+            "warehouse": Warehouse(path=str(paths.warehouse_path)),
+            "raw_data": RawData(root=str(paths.raw_dir)),
+            "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR)),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,122 @@
+"""Which feed owns a delivered file, and how each feed's files are parsed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pipelines.extract import layouts as L
+from pipelines.extract.landing import DeliveredFile, Parser
+from pipelines.extract.parsing import DecodeError, ParsedFile, decode, parse_csv, parse_jsonl, parse_parquet
+
+FEEDS = (
+    "dealers",
+    "stations",
+    "dealer_files",
+    "vehicle_registrations",
+    "call_center",
+    "web_registrations",
+    "service_orders",
+)
+OUTSIDE_CONTRACT = "file name outside the contract"
+
+
+def owner_feed(rel_path: str) -> str:
+    """The feed whose asset lands (or quarantines) a file; names outside the contract go by folder."""
+    if rel_path == L.DEALER_REGISTRY_FILE:
+        return "dealers"
+    if rel_path == L.STATION_REGISTRY_FILE:
+        return "stations"
+    if rel_path.startswith("dealers/"):
+        return "dealer_files"
+    if rel_path.startswith("repair_shops/"):
+        return "service_orders"
+    if rel_path.startswith("manufacturer/vehicle_registrations/"):
+        return "vehicle_registrations"
+    if rel_path.startswith("manufacturer/call_center/"):
+        return "call_center"
+    return "web_registrations"
+
+
+def _decoded(data: bytes, encoding: str) -> str | ParsedFile:
+    try:
+        return decode(data, encoding)
+    except DecodeError as exc:
+        return ParsedFile.whole_file_rejected(str(exc))
+
+
+def csv_parser(layout: L.Layout, path_pattern: str) -> Parser:
+    """A UTF-8 CSV file at one fixed path (registries, web registrations)."""
+
+    def parse(delivered: DeliveredFile, data: bytes) -> ParsedFile:
+        if delivered.rel_path != path_pattern:
+            return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
+        text = _decoded(data, "utf-8")
+        return text if isinstance(text, ParsedFile) else parse_csv(text, layout)
+
+    return parse
+
+
+DEALER_LAYOUTS = {
+    ("A", "sales"): L.DEALER_SALES_A,
+    ("B", "sales"): L.DEALER_SALES_B,
+    ("A", "leads"): L.DEALER_LEADS_A,
+    ("B", "leads"): L.DEALER_LEADS_B,
+}
+VENDOR_ENCODING = {"A": "utf-8", "B": "gbk"}
+
+
+def dealer_parser(vendor_by_dealer: Mapping[str, str]) -> Parser:
+    """Dealer DMS exports: layout and encoding follow the dealer registry's `dms_vendor`."""
+
+    def parse(delivered: DeliveredFile, data: bytes) -> ParsedFile:
+        match = L.DEALER_FILE.match(delivered.rel_path)
+        if not match:
+            return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
+        vendor = vendor_by_dealer.get(match["code"])
+        if vendor is None:
+            return ParsedFile.whole_file_rejected(f"dealer {match['code']} is not in the dealer registry")
+        if vendor not in VENDOR_ENCODING:
+            return ParsedFile.whole_file_rejected(f"dealer {match['code']} has unknown dms_vendor {vendor!r}")
+        text = _decoded(data, VENDOR_ENCODING[vendor])
+        if isinstance(text, ParsedFile):
+            return text
+        return parse_csv(text, DEALER_LAYOUTS[(vendor, match["kind"])])
+
+    return parse
+
+
+def dealer_context(delivered: DeliveredFile) -> dict[str, str]:
+    return {"_dealer_code": delivered.rel_path.split("/")[1]}
+
+
+def station_parser(encoding_by_station: Mapping[str, str]) -> Parser:
+    """Repair orders: the encoding follows the station registry."""
+
+    def parse(delivered: DeliveredFile, data: bytes) -> ParsedFile:
+        match = L.STATION_FILE.match(delivered.rel_path)
+        if not match:
+            return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
+        encoding = encoding_by_station.get(match["code"])
+        if encoding is None:
+            return ParsedFile.whole_file_rejected(f"station {match['code']} is not in the station registry")
+        text = _decoded(data, encoding)
+        return text if isinstance(text, ParsedFile) else parse_csv(text, L.SERVICE_ORDERS)
+
+    return parse
+
+
+def station_context(delivered: DeliveredFile) -> dict[str, str]:
+    return {"_station_code": delivered.rel_path.split("/")[1]}
+
+
+def registrations_parser(delivered: DeliveredFile, data: bytes) -> ParsedFile:
+    if not L.REGISTRATION_FILE.match(delivered.rel_path):
+        return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
+    return parse_parquet(data, L.VEHICLE_REGISTRATIONS)
+
+
+def call_center_parser(delivered: DeliveredFile, data: bytes) -> ParsedFile:
+    if not L.CALL_FILE.match(delivered.rel_path):
+        return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
+    text = _decoded(data, "utf-8")
+    return text if isinstance(text, ParsedFile) else parse_jsonl(text, L.CALL_CENTER)
