@@ -134,6 +134,14 @@ def test_resident_id_broken_check_digit_kept_but_invalid(hint):
     assert result.birth_date == date(1990, 3, 7)
 
 
+def test_mistyped_resident_id_that_passes_the_uscc_check_stays_a_resident_id():
+    value = "310115199003070006"  # check digit wrong for a resident id, right for a USCC by chance
+    assert uscc.is_valid(value) and not ric.is_valid(value)
+    assert (conform_party_id(value).kind, conform_party_id(value).is_valid) == ("resident_id", False)
+    assert conform_party_id(value, "身份证").kind == "resident_id"
+    assert conform_party_id(value, "统一社会信用代码").kind == "uscc"
+
+
 def test_resident_id_digit_typo_breaks_check():
     typo = MALE_1990[:10] + ("4" if MALE_1990[10] != "4" else "5") + MALE_1990[11:]
     result = conform_party_id(typo, "身份证")

@@ -33,7 +33,8 @@ _GENERIC = frozenset(
 )
 _NAME = re.compile(r"^(?:\[(\d*)-(\d*)\])?(.+)$")
 _PROVINCE_SUFFIX = re.compile(r"(?:省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$")
-# The peoples named in autonomous prefectures' names ("黔东南苗族侗族自治州" -> "黔东南").
+# The peoples named in autonomous prefectures' names ("黔东南苗族侗族自治州" -> "黔东南"); the code list
+# gives only full names, so the short forms are derived here.
 _PEOPLES = re.compile(
     r"(?:回族|哈萨克|柯尔克孜|彝族|蒙古族|蒙古|白族|朝鲜族|傣族|景颇族|傈僳族|土家族|苗族|壮族|藏族|黎族|哈尼族|羌族|侗族|布依族)$"
 )

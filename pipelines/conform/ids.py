@@ -131,16 +131,21 @@ def conform_party_id(raw: str | None, id_type_hint: str | None = None) -> IdResu
         result = _resident(value)
         if result.is_valid:
             return result
-    if _USCC_SHAPE.match(value) and uscc.is_valid(value):
+    # An all-digit value that reads as a resident id (province, birth date) and fails only its check digit
+    # is a mistyped resident id, even when it happens to pass the USCC check (1 in 31).
+    looks_resident = (
+        _RIC18.match(value) is not None
+        and hint not in _COMPANY_KINDS
+        and value[:2] in province_codes()
+        and _birth(value) is not None
+    )
+    if _USCC_SHAPE.match(value) and uscc.is_valid(value) and not looks_resident:
         return IdResult("uscc", value, True, region_code=value[2:8])
     if len(value) == 9 and _org_valid(value) and hint != "passport" and not _CN_PASSPORT.match(value):
         return IdResult("org_code", value, True)
 
     # Nothing proven by a check digit: the shape narrows the kinds, the hint picks among them.
-    if _RIC18.match(value) and (
-        not _USCC_SHAPE.match(value)
-        or (hint not in _COMPANY_KINDS and (hint == "resident_id" or _birth(value) is not None))
-    ):
+    if _RIC18.match(value) and (looks_resident or hint == "resident_id" or not _USCC_SHAPE.match(value)):
         return _resident(value)
     if _USCC_SHAPE.match(value):
         return IdResult("uscc", value, False, region_code=value[2:8])

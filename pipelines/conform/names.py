@@ -244,6 +244,8 @@ _LATIN_COMPANY = frozenset(
     {"ltd", "limited", "co", "inc", "corp", "corporation", "company", "llc", "gmbh", "group", "plc"}
 )
 
+_HONORIFIC_END = re.compile("(?:" + "|".join(sorted(_HONORIFICS, key=len, reverse=True)) + ")$")
+_COMPANY_WORD = re.compile("|".join(map(re.escape, _COMPANY_WORDS)), re.IGNORECASE)
 _DOT = re.compile(r"[·•・‧.．]")
 _NON_KEY = re.compile(r"[^a-z0-9]")
 _LATIN_SPLIT = re.compile(r"[\s,._\-']+")
@@ -262,6 +264,7 @@ def _key(pinyin: str) -> str:
     return _NON_KEY.sub("", pinyin.lower().replace("v", "u"))
 
 
+@lru_cache(maxsize=65536)  # given names repeat far more than full names
 def _pinyin(text: str) -> str:
     return _key("".join(lazy_pinyin(text, style=Style.NORMAL, errors="default")))
 
@@ -282,12 +285,11 @@ def _surname_ranks() -> dict[str, int]:
 @lru_cache(maxsize=1)
 def _syllables() -> frozenset[str]:
     """Every tone-less pinyin syllable, from pypinyin's own dictionary (lv/nv spelled lu/nu and lv/nv)."""
+    marked = {reading for readings in pinyin_dict.values() for reading in readings.split(",")}
     out: set[str] = set()
-    for readings in pinyin_dict.values():
-        for reading in readings.split(","):
-            normal = to_normal(reading)
-            out.add(normal)
-            out.add(normal.replace("v", "u"))
+    for reading in marked:
+        normal = to_normal(reading)
+        out.update((normal, normal.replace("v", "u")))
     return frozenset(s for s in out if s.isalpha() and s.isascii())
 
 
@@ -320,8 +322,7 @@ def _split_han(text: str) -> tuple[str | None, str]:
 
 
 def _is_company(text: str) -> bool:
-    upper = text.upper()
-    if any(word.upper() in upper for word in _COMPANY_WORDS):
+    if _COMPANY_WORD.search(text):
         return True
     return len(text) >= 3 and text.endswith(_COMPANY_SUFFIXES)
 
@@ -336,10 +337,9 @@ def _conform_han(text: str) -> NameResult:
     if _is_company(name):
         return NameResult(name, _pinyin(name) or None, None, None, True, None, True, "han")
     core, sex = name, None
-    for honorific in sorted(_HONORIFICS, key=len, reverse=True):
-        if core.endswith(honorific) and len(core) > len(honorific):
-            core, sex = core[: -len(honorific)], _HONORIFICS[honorific]
-            break
+    found = _HONORIFIC_END.search(core)
+    if found and found.start() > 0:
+        core, sex = core[: found.start()], _HONORIFICS[found.group()]
     if core in _HONORIFICS or core in _SHORT_HONORIFICS:  # a bare 先生
         return NameResult(name, None, None, None, False, _HONORIFICS.get(core), False, "han")
     if _is_bare_surname(core):
