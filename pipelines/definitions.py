@@ -9,7 +9,7 @@ from pipelines.assets.dbt import dbt_conform_inputs, dbt_marts, dbt_project
 from pipelines.assets.matching import matching_assets
 from pipelines.assets.raw import raw_assets
 from pipelines.resources import RawData, Warehouse
-from pipelines.settings import DBT_PROJECT_DIR, resolve_paths
+from pipelines.settings import DBT_PROJECT_DIR, dbt_executable, resolve_paths
 
 # Everything, raw files to marts. In-process: DuckDB takes one writer at a time, so steps run in order.
 materialize_all = dg.define_asset_job(
@@ -27,7 +27,9 @@ def build_definitions() -> dg.Definitions:
         resources={
             "warehouse": Warehouse(path=str(paths.warehouse_path)),
             "raw_data": RawData(root=str(paths.raw_dir)),
-            "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR)),
+            "dbt": DbtCliResource(
+                project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+            ),
         },
         executor=dg.in_process_executor,
     )

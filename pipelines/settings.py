@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,3 +24,9 @@ def resolve_paths(environ: dict[str, str] | None = None) -> Paths:
     raw = Path(env.get("CRM_RAW_DIR") or REPO_ROOT / "data" / "raw")
     warehouse = Path(env.get("CRM_WAREHOUSE_PATH") or REPO_ROOT / "data" / "warehouse.duckdb")
     return Paths(raw_dir=raw.resolve(), warehouse_path=warehouse.resolve())
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this interpreter (the venv's), also when the venv is not activated."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else shutil.which("dbt") or "dbt"

@@ -43,7 +43,7 @@ def int_party_records_conformed(warehouse: Warehouse) -> dg.MaterializeResult:
     identifying = int(conformed["identifies_customer"].sum())
     return dg.MaterializeResult(
         metadata={
-            **dg.TableMetadataSet(row_count=len(conformed)),
+            "dagster/row_count": len(conformed),
             "records_identifying_a_customer": identifying,
             "records_identifying_nobody": len(conformed) - identifying,
             "valid_mobiles": int(conformed["mobile"].notna().sum()),
@@ -73,7 +73,7 @@ def int_party_records_clustered(warehouse: Warehouse) -> dg.MaterializeResult:
     distribution = sizes.value_counts().sort_index()
     return dg.MaterializeResult(
         metadata={
-            **dg.TableMetadataSet(row_count=len(clustered)),
+            "dagster/row_count": len(clustered),
             "records_in": len(clustered),
             "customers_out": len(sizes),
             "merge_rate": float(1 - len(sizes) / max(len(clustered), 1)),

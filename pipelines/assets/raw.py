@@ -28,6 +28,8 @@ def _land_feed(
     context_columns: Callable[[DeliveredFile], dict[str, str]] | None = None,
     registry_query: str | None = None,
 ) -> Sequence[dg.MaterializeResult]:
+    if not raw_data.path.is_dir():
+        raise dg.Failure(f"raw folder {raw_data.path} does not exist: deliver files there or set CRM_RAW_DIR")
     files = [f for f in discover(raw_data.path) if feeds.owner_feed(f.rel_path) == feed]
     with warehouse.connect() as con:
         ensure_raw_tables(con, L.LAYOUTS)
@@ -50,7 +52,7 @@ def _land_feed(
         dg.MaterializeResult(
             asset_key=_key(layout),
             metadata={
-                **dg.TableMetadataSet(row_count=totals[layout.table]),
+                "dagster/row_count": totals[layout.table],
                 "files_seen": summary.files_seen,
                 "files_loaded_this_run": summary.files_loaded,
                 "files_unchanged": summary.files_unchanged,

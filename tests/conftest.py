@@ -1,0 +1,60 @@
+"""Shared fixtures: the whole platform materialised once, in-process, on the committed sample."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipelines.settings import REPO_ROOT
+
+SAMPLE_RAW = REPO_ROOT / "data" / "raw"
+
+
+@dataclass(frozen=True)
+class Built:
+    raw_dir: Path
+    warehouse: Path
+    result: dg.ExecuteInProcessResult
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+
+def materialize(raw_dir: Path, warehouse: Path) -> dg.ExecuteInProcessResult:
+    """Run the main job exactly as `make run` does, against the given folders."""
+    saved = {k: os.environ.get(k) for k in ("CRM_RAW_DIR", "CRM_WAREHOUSE_PATH")}
+    os.environ["CRM_RAW_DIR"] = str(raw_dir)
+    os.environ["CRM_WAREHOUSE_PATH"] = str(warehouse)
+    try:
+        from pipelines.definitions import build_definitions
+
+        job = build_definitions().get_job_def("materialize_all")
+        with dg.DagsterInstance.ephemeral() as instance:
+            return job.execute_in_process(instance=instance)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def sample_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the committed sample, so tests may add or re-deliver files."""
+    target = tmp_path_factory.mktemp("sample") / "raw"
+    shutil.copytree(SAMPLE_RAW, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def built(sample_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    warehouse = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
+    result = materialize(sample_raw, warehouse)
+    yield Built(raw_dir=sample_raw, warehouse=warehouse, result=result)
