@@ -42,7 +42,7 @@ def main() -> int:
     paths = resolve_paths()
     print(f"raw data:  {paths.raw_dir}\nwarehouse: {paths.warehouse_path}", flush=True)
     with dg.DagsterInstance.ephemeral() as instance:
-        result = defs.get_job_def("materialize_all").execute_in_process(
+        result = defs.resolve_job_def("materialize_all").execute_in_process(
             instance=instance, raise_on_error=False
         )
     if not result.success:

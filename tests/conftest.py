@@ -12,7 +12,8 @@ import pytest
 
 from pipelines.settings import REPO_ROOT
 
-SAMPLE_RAW = REPO_ROOT / "data" / "raw"
+# The committed sample by default; point CRM_TEST_RAW_DIR at any contract-following folder to test on it.
+SAMPLE_RAW = Path(os.environ.get("CRM_TEST_RAW_DIR") or REPO_ROOT / "data" / "raw")
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def materialize(raw_dir: Path, warehouse: Path) -> dg.ExecuteInProcessResult:
     try:
         from pipelines.definitions import build_definitions
 
-        job = build_definitions().get_job_def("materialize_all")
+        job = build_definitions().resolve_job_def("materialize_all")
         with dg.DagsterInstance.ephemeral() as instance:
             return job.execute_in_process(instance=instance)
     finally:
