@@ -10,6 +10,7 @@ import duckdb
 
 from pipelines.settings import resolve_paths
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 SUMMARY_TABLES = (
     "marts.customer_xref",
     "marts.dim_customer",
