@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from pipelines.assets.dbt import dbt_conform_inputs, dbt_marts, dbt_project
 from pipelines.assets.matching import matching_assets
 from pipelines.assets.raw import raw_assets
+from pipelines.automation import (
+    TRANSIENT_RETRY,
+    RebuildAwareDbt,
+    automation_sensor,
+    full_rebuild,
+    with_operations,
+)
+from pipelines.publish import AnalystCopy, publish_root
 from pipelines.resources import RawData, Warehouse
+from pipelines.schedules import daily_materialize_all
+from pipelines.sensors import raw_files_sensor
 from pipelines.settings import DBT_PROJECT_DIR, dbt_executable, resolve_paths
 
 # Everything, raw files to marts. In-process: DuckDB takes one writer at a time, so steps run in order.
@@ -16,18 +25,22 @@ materialize_all = dg.define_asset_job(
     name="materialize_all",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
+    op_retry_policy=TRANSIENT_RETRY,
 )
 
 
 def build_definitions() -> dg.Definitions:
     paths = resolve_paths()
     return dg.Definitions(
-        assets=[*raw_assets, dbt_conform_inputs, *matching_assets, dbt_marts],
-        jobs=[materialize_all],
+        assets=with_operations(*raw_assets, dbt_conform_inputs, *matching_assets, dbt_marts),
+        jobs=[materialize_all, full_rebuild],
+        schedules=[daily_materialize_all],
+        sensors=[raw_files_sensor, automation_sensor],
         resources={
             "warehouse": Warehouse(path=str(paths.warehouse_path)),
             "raw_data": RawData(root=str(paths.raw_dir)),
-            "dbt": DbtCliResource(
+            "analyst_copy": AnalystCopy(root=str(publish_root(paths.warehouse_path))),
+            "dbt": RebuildAwareDbt(
                 project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
             ),
         },

@@ -8,6 +8,8 @@ import sys
 import dagster as dg
 import duckdb
 
+from pipelines.automation import NO_RETRIES_RUN_CONFIG
+from pipelines.publish import AnalystCopy, publish_root
 from pipelines.settings import resolve_paths
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -44,13 +46,15 @@ def main() -> int:
     print(f"raw data:  {paths.raw_dir}\nwarehouse: {paths.warehouse_path}", flush=True)
     with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("materialize_all").execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, raise_on_error=False, run_config=NO_RETRIES_RUN_CONFIG
         )
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         print(f"run failed in: {', '.join(sorted(set(failed)))}", file=sys.stderr)
         return 1
     print(summarise(str(paths.warehouse_path)))
+    published = AnalystCopy(root=str(publish_root(paths.warehouse_path)))
+    print(f"\nanalysts' copy: {published.warehouse_path} (make query), Parquet: {published.parquet_dir}")
     return 0
 
 

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='source_record_id',
+        pre_hook="{{ delete_relanded_rows([source('raw', 'dealer_leads_vendor_a'), source('raw', 'dealer_leads_vendor_b')]) }}",
+    )
+}}
+
 with vendor_a as (
     select * from {{ source('raw', 'dealer_leads_vendor_a') }}
 ),
@@ -19,7 +28,8 @@ renamed_a as (
         {{ parse_bool('"是否试驾"') }} as test_drive,
         _file_path,
         _row_number,
-        _delivered_at
+        _delivered_at,
+        _loaded_at
     from vendor_a
 ),
 
@@ -36,7 +46,8 @@ renamed_b as (
         {{ parse_bool('test_drive') }} as test_drive,
         _file_path,
         _row_number,
-        _delivered_at
+        _delivered_at,
+        _loaded_at
     from vendor_b
 ),
 
@@ -46,13 +57,20 @@ unioned as (
     select * from renamed_b
 ),
 
-final as (
+identified as (
     select
         'dealer_leads' as source_system,
         dealer_code || ':' || lead_no as source_record_id,
-        *,
-        {{ is_latest_version("dealer_code || ':' || lead_no") }} as is_latest_version
+        *
     from unioned
+),
+
+final as (
+    select *, {{ is_latest_version('source_record_id') }} as is_latest_version
+    from identified
+    {%- if staging_is_incremental() %}
+    where source_record_id in ({{ records_to_build('identified') }})
+    {%- endif %}
 )
 
 select * from final

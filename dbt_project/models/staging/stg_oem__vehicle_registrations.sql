@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='source_record_id',
+        pre_hook="{{ delete_relanded_rows([source('raw', 'vehicle_registrations')]) }}",
+    )
+}}
+
 with source as (
     select * from {{ source('raw', 'vehicle_registrations') }}
 ),
@@ -22,13 +31,17 @@ renamed as (
         {{ clean('model_code') }} as model_code,
         _file_path,
         _row_number,
-        _delivered_at
+        _delivered_at,
+        _loaded_at
     from source
 ),
 
 final as (
     select *, {{ is_latest_version('source_record_id') }} as is_latest_version
     from renamed
+    {%- if staging_is_incremental() %}
+    where source_record_id in ({{ records_to_build('renamed') }})
+    {%- endif %}
 )
 
 select * from final

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='source_record_id',
+        pre_hook="{{ delete_relanded_rows([source('raw', 'web_registrations')]) }}",
+    )
+}}
+
 with source as (
     select * from {{ source('raw', 'web_registrations') }}
 ),
@@ -19,13 +28,17 @@ renamed as (
         {{ parse_bool('consent_marketing') }} as consent_marketing,
         _file_path,
         _row_number,
-        _delivered_at
+        _delivered_at,
+        _loaded_at
     from source
 ),
 
 final as (
     select *, {{ is_latest_version('source_record_id') }} as is_latest_version
     from renamed
+    {%- if staging_is_incremental() %}
+    where source_record_id in ({{ records_to_build('renamed') }})
+    {%- endif %}
 )
 
 select * from final

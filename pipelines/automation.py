@@ -1,0 +1,114 @@
+"""How the platform runs itself, applied centrally: retries, automation conditions, freshness policies
+and the explicit full-rebuild job.
+
+- Raw assets are started by the raw-folder sensor and the daily schedule (`pipelines/sensors.py`,
+  `pipelines/schedules.py`); everything downstream follows its parents (`AutomationCondition.eager()`).
+- Marts and the analysts' copy carry a freshness policy: the daily run keeps them under a day old.
+- Runs of the jobs retry a failed step with exponential backoff (a DuckDB file lock held by another
+  process is the usual transient failure).
+- `full_rebuild` rebuilds every incremental dbt model from scratch (`--full-refresh`); its runs carry
+  the `crm/full_rebuild` tag, which other incremental assets may read as well.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.observability import dbt_docs_link
+from pipelines.publish import build_published_warehouse
+
+MAIN_JOB = "materialize_all"
+FULL_REBUILD_JOB = "full_rebuild"
+FULL_REBUILD_TAG = "crm/full_rebuild"
+EVENT_DRIVEN_LAYERS = ("raw",)
+FRESH_LAYERS = ("marts", "published")
+BUILD_LAYERS = ("raw", "staging", "intermediate")
+
+TRANSIENT_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+FOLLOW_PARENTS = dg.AutomationCondition.eager()
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=30), warn_window=timedelta(hours=25)
+)
+# `make run` and tests execute in-process and fail fast; the retry policy is for runs nobody watches.
+NO_RETRIES_RUN_CONFIG: Mapping[str, Any] = {"execution": {"config": {"retries": {"disabled": {}}}}}
+
+
+def automate(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Automation condition, freshness policy and dbt-docs link for one asset, by its layer."""
+    layer = spec.key.path[0]
+    if layer not in EVENT_DRIVEN_LAYERS:
+        spec = spec.replace_attributes(automation_condition=FOLLOW_PARENTS)
+    if layer in FRESH_LAYERS:
+        spec = spec.replace_attributes(freshness_policy=DAILY_FRESHNESS)
+    if spec.metadata and "dagster_dbt/unique_id" in spec.metadata:
+        spec = dbt_docs_link(spec)
+    return spec
+
+
+def with_automation(assets: Iterable[dg.AssetsDefinition]) -> Sequence[dg.AssetsDefinition]:
+    return [
+        asset
+        for asset in dg.map_asset_specs(automate, list(assets))
+        if isinstance(asset, dg.AssetsDefinition)
+    ]
+
+
+def is_full_rebuild(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> bool:
+    return context.run.tags.get(FULL_REBUILD_TAG) == "true"
+
+
+class RebuildAwareDbt(DbtCliResource):
+    """The dbt CLI, adding `--full-refresh` to `build` and `run` inside a run tagged `crm/full_rebuild`,
+    so incremental models are rebuilt from scratch by the `full_rebuild` job and updated otherwise."""
+
+    def cli(self, args: Sequence[str], *, context: Any = None, **kwargs: Any) -> Any:
+        if (
+            context is not None
+            and is_full_rebuild(context)
+            and args
+            and args[0] in ("build", "run")
+            and "--full-refresh" not in args
+        ):
+            args = [*args, "--full-refresh"]
+        return super().cli(args, context=context, **kwargs)
+
+
+def job(name: str, description: str, tags: Mapping[str, str] | None = None) -> Any:
+    """A job over every asset, in-process (DuckDB takes one writer at a time), retrying transient failures."""
+    return dg.define_asset_job(
+        name=name,
+        selection=dg.AssetSelection.all(),
+        executor_def=dg.in_process_executor,
+        op_retry_policy=TRANSIENT_RETRY,
+        tags=tags,
+        description=description,
+    )
+
+
+full_rebuild = job(
+    FULL_REBUILD_JOB,
+    "Every asset from scratch: incremental dbt models are rebuilt with --full-refresh. Raw files that are "
+    "already landed and unchanged are not read again (their rows are the same either way).",
+    tags={FULL_REBUILD_TAG: "true"},
+)
+
+# Starts runs for assets whose parents were updated outside the main job (a partial run from the UI).
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "follow_parents",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Evaluates each asset's AutomationCondition: downstream assets follow their parents.",
+)
+
+
+def with_operations(*assets: dg.AssetsDefinition) -> Sequence[dg.AssetsDefinition]:
+    """The platform's assets plus the analysts' published copy downstream of every mart (and every other
+    asset past the intermediate layer), all with their automation applied."""
+    upstream = [key for asset in assets for key in asset.keys if key.path[0] not in BUILD_LAYERS]
+    return with_automation([*assets, build_published_warehouse(upstream)])

@@ -1,0 +1,238 @@
+"""The analysts' copy of the warehouse, published after every successful run.
+
+DuckDB lets one process write a file only while no other process has it open, so analysts never query
+the warehouse a run writes. The last step of a run checkpoints the warehouse, copies it whole to a hidden
+file beside the published one, checks the copy, exports every mart from it as Parquet and swaps the copy
+in with one `os.replace`. An analyst's open connection keeps reading the copy it opened; the next
+connection sees the new one; nobody ever sees half a run. A failed run never reaches this step (and the
+step refuses to publish if anything in its run failed), so the previous copy stays.
+"""
+
+import os
+import shutil
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.observability import bar_plot, markdown_table, match_metadata
+from pipelines.resources import Warehouse
+
+PUBLISH_ENV = "CRM_PUBLISH_DIR"
+PUBLISHED_FILE = "warehouse.duckdb"
+PARQUET_SUBDIR = "marts"
+EXPORTED_SCHEMAS = ("marts",)
+SUMMARISED_SCHEMAS = ("raw", "staging", "intermediate", "marts")
+SEGMENTS_TABLE = "marts.customer_segments"
+SEGMENT_LABELS_MAX = 12
+COPY_CHUNK = 16 * 1024 * 1024
+KEY = dg.AssetKey(["published", "warehouse"])
+
+
+def publish_root(warehouse_path: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """`CRM_PUBLISH_DIR`, or `exports/` beside the warehouse (`data/exports` by default)."""
+    env = os.environ if environ is None else environ
+    return Path(env.get(PUBLISH_ENV) or warehouse_path.parent / "exports").resolve()
+
+
+class AnalystCopy(dg.ConfigurableResource):
+    """Where the read-only copy and the Parquet exports are published."""
+
+    root: str
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.root) / PUBLISHED_FILE
+
+    @property
+    def parquet_dir(self) -> Path:
+        return Path(self.root) / PARQUET_SUBDIR
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def stage_copy(source: Path, target: Path) -> Path:
+    """Copy `source` to a hidden file beside `target`, flushed to disk; returns the staged path."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    with open(source, "rb") as src, open(staged, "wb") as dst:
+        shutil.copyfileobj(src, dst, COPY_CHUNK)
+        dst.flush()
+        os.fsync(dst.fileno())
+    return staged
+
+
+def swap_in(staged: Path, target: Path) -> None:
+    """Atomically replace `target` with the fully written `staged` file."""
+    os.replace(staged, target)
+    _fsync_dir(target.parent)
+
+
+def list_tables(con: duckdb.DuckDBPyConnection, schemas: Sequence[str]) -> list[tuple[str, str]]:
+    placeholders = ", ".join("?" for _ in schemas)
+    return con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema in ({placeholders}) order by 1, 2",
+        list(schemas),
+    ).fetchall()
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, schemas: Sequence[str], out_dir: Path) -> dict[str, int]:
+    """Every table of `schemas` as `<out_dir>/<table>.parquet`, each file swapped in whole; Parquet files
+    of tables that are gone are removed. Returns rows per exported table."""
+    staging = out_dir.parent / f".{out_dir.name}.{uuid.uuid4().hex}.tmp"
+    staging.mkdir(parents=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    exported: dict[str, int] = {}
+    try:
+        for schema, table in list_tables(con, schemas):
+            path = staging / f"{table}.parquet"
+            con.execute(
+                f"copy (select * from {schema}.{table}) to '{path}' (format parquet, compression zstd)"
+            )
+            exported[table] = con.execute(f"select count(*) from {schema}.{table}").fetchall()[0][0]
+        for table in exported:
+            os.replace(staging / f"{table}.parquet", out_dir / f"{table}.parquet")
+        for stale in out_dir.glob("*.parquet"):
+            if stale.stem not in exported:
+                stale.unlink()
+        _fsync_dir(out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return exported
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a published copy holds, for metadata and tests."""
+
+    table_rows: dict[str, int]
+    quarantine_by_feed: dict[str, int]
+    xref_customer_ids: list[str]
+    segment_sizes: dict[str, dict[str, int]]
+
+
+def snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
+    tables = list_tables(con, SUMMARISED_SCHEMAS)
+    rows = {
+        f"{schema}.{table}": con.execute(f"select count(*) from {schema}.{table}").fetchall()[0][0]
+        for schema, table in tables
+    }
+    quarantine = (
+        dict(con.execute("select feed, count(*) from raw.quarantine group by feed order by feed").fetchall())
+        if "raw.quarantine" in rows
+        else {}
+    )
+    xref = (
+        [r[0] for r in con.execute("select customer_id from marts.customer_xref").fetchall()]
+        if "marts.customer_xref" in rows
+        else []
+    )
+    return Snapshot(rows, quarantine, xref, _segment_sizes(con) if SEGMENTS_TABLE in rows else {})
+
+
+def _segment_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """Customers per label of every low-cardinality text column of the segments table."""
+    schema, table = SEGMENTS_TABLE.split(".")
+    columns = [
+        name
+        for name, dtype in con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+        if dtype == "VARCHAR" and not name.endswith("_id")
+    ]
+    sizes: dict[str, dict[str, int]] = {}
+    for column in columns:
+        counts = con.execute(
+            f"select coalesce(\"{column}\", '(none)'), count(*) from {SEGMENTS_TABLE} group by 1 order by 1"
+        ).fetchall()
+        if 1 < len(counts) <= SEGMENT_LABELS_MAX:
+            sizes[column] = {str(label): n for label, n in counts}
+    return sizes
+
+
+def snapshot_metadata(snap: Snapshot, published: Path, parquet_dir: Path) -> dict[str, dg.MetadataValue]:
+    metadata: dict[str, dg.MetadataValue] = {
+        "published_path": dg.MetadataValue.path(str(published)),
+        "parquet_dir": dg.MetadataValue.path(str(parquet_dir)),
+        "tables": markdown_table(["table", "rows"], sorted(snap.table_rows.items())),
+        "quarantined_rows": dg.MetadataValue.int(sum(snap.quarantine_by_feed.values())),
+    }
+    if snap.quarantine_by_feed:
+        metadata["quarantine_by_feed"] = bar_plot(snap.quarantine_by_feed, "Quarantined rows", "rows")
+    if snap.xref_customer_ids:
+        metadata.update(match_metadata(snap.xref_customer_ids))
+    if snap.segment_sizes:
+        metadata["segment_sizes"] = markdown_table(
+            ["segment", "label", "customers"],
+            [
+                (column, label, n)
+                for column, counts in snap.segment_sizes.items()
+                for label, n in counts.items()
+            ],
+        )
+        column, counts = next(iter(snap.segment_sizes.items()))
+        metadata["segment_plot"] = bar_plot(counts, f"Customers per {column}", "customers")
+    return metadata
+
+
+def publish(warehouse: Warehouse, target: AnalystCopy) -> tuple[Snapshot, dict[str, int]]:
+    """Copy the warehouse while holding its only write connection, export and check the copy, swap it in."""
+    with warehouse.connect() as con:
+        con.execute("checkpoint")
+        staged = stage_copy(Path(warehouse.path), target.warehouse_path)
+    try:
+        with duckdb.connect(str(staged), read_only=True) as copy:
+            snap = snapshot(copy)
+            exported = export_parquet(copy, EXPORTED_SCHEMAS, target.parquet_dir)
+        swap_in(staged, target.warehouse_path)
+    finally:
+        staged.unlink(missing_ok=True)
+    return snap, exported
+
+
+def _failed_steps(context: dg.AssetExecutionContext) -> list[str]:
+    records = context.instance.get_records_for_run(
+        run_id=context.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+    ).records
+    return sorted({r.event_log_entry.step_key or "?" for r in records})
+
+
+def build_published_warehouse(upstream: Sequence[dg.AssetKey]) -> dg.AssetsDefinition:
+    """The publishing asset, downstream of `upstream` (every mart and mining table)."""
+
+    @dg.asset(
+        key=KEY,
+        deps=list(upstream),
+        group_name="published",
+        kinds={"duckdb", "parquet", "python"},
+        owners=["team:data-platform"],
+        description=(
+            "Read-only copy of the warehouse for analysts (`make query`), swapped in atomically after each "
+            "successful run, with every mart exported as Parquet."
+        ),
+    )
+    def published_warehouse(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, analyst_copy: AnalystCopy
+    ) -> dg.MaterializeResult:
+        failed = _failed_steps(context)
+        if failed:
+            raise dg.Failure(f"not publishing: steps failed in this run: {failed}", allow_retries=False)
+        snap, exported = publish(warehouse, analyst_copy)
+        context.log.info(f"published {analyst_copy.warehouse_path} and {len(exported)} Parquet files")
+        metadata = snapshot_metadata(snap, analyst_copy.warehouse_path, analyst_copy.parquet_dir)
+        metadata["parquet_files"] = dg.MetadataValue.int(len(exported))
+        return dg.MaterializeResult(metadata=metadata)
+
+    return published_warehouse
