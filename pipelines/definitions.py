@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.assets.dbt import dbt_conform_inputs, dbt_marts, dbt_project
+from pipelines.assets.dbt import (
+    dbt_conform_inputs,
+    dbt_marts,
+    dbt_mining_inputs,
+    dbt_mining_segments,
+    dbt_project,
+)
 from pipelines.assets.matching import matching_assets
+from pipelines.assets.mining import mining_assets
 from pipelines.assets.raw import raw_assets
 from pipelines.automation import (
     TRANSIENT_RETRY,
@@ -32,7 +39,15 @@ materialize_all = dg.define_asset_job(
 def build_definitions() -> dg.Definitions:
     paths = resolve_paths()
     return dg.Definitions(
-        assets=with_operations(*raw_assets, dbt_conform_inputs, *matching_assets, dbt_marts),
+        assets=with_operations(
+            *raw_assets,
+            dbt_conform_inputs,
+            *matching_assets,
+            dbt_marts,
+            dbt_mining_inputs,
+            *mining_assets,
+            dbt_mining_segments,
+        ),
         jobs=[materialize_all, full_rebuild],
         schedules=[daily_materialize_all],
         sensors=[raw_files_sensor, automation_sensor],

@@ -1,7 +1,8 @@
 """The dbt project as Dagster assets: models keyed by schema and grouped by folder, tests as asset checks.
 
 Two selections, because the Python matching assets sit between them: staging and intermediate before
-matching, marts after it.
+matching, marts after it. The mining models (group `mining`, schema marts) split the same way around the
+Python mining assets: their inputs before, the tables that read the Python outputs after.
 """
 
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from pipelines.settings import DBT_PROJECT_DIR
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
 
-LAYERS = ("staging", "intermediate", "marts")
+LAYERS = ("staging", "intermediate", "marts", "mining")
 
 
 class LayeredTranslator(DagsterDbtTranslator):
@@ -62,4 +63,27 @@ def dbt_conform_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dagster_dbt_translator=translator,
 )
 def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select="mining",
+    exclude="source:mining_python+",
+    name="dbt_mining_inputs",
+    dagster_dbt_translator=translator,
+)
+def dbt_mining_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select="source:mining_python+",
+    name="dbt_mining_segments",
+    dagster_dbt_translator=translator,
+)
+def dbt_mining_segments(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()

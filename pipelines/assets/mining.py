@@ -1,0 +1,190 @@
+"""Mining in Python, between the dbt mining inputs (events, features) and the segment tables built on them:
+lifetime value with lifetimes, behaviour clusters with scikit-learn."""
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from pipelines.mining.clusters import cluster_customers
+from pipelines.mining.clv import fit_clv, holdout_visits
+from pipelines.resources import Warehouse
+
+SCHEMA = "marts"
+GROUP = "mining"
+OWNERS = ["team:data-platform"]
+AS_OF = dg.AssetKey([SCHEMA, "mining_as_of"])
+EVENTS = dg.AssetKey([SCHEMA, "fct_customer_events"])
+FEATURES = dg.AssetKey([SCHEMA, "customer_features"])
+CUSTOMERS = dg.AssetKey([SCHEMA, "dim_customer"])
+HOLDOUT_TOLERANCE = 0.2
+
+CLV_COLUMNS = [
+    "customer_id",
+    "as_of_date",
+    "model_group",
+    "n_visits",
+    "frequency",
+    "recency_weeks",
+    "t_weeks",
+    "avg_repeat_spend",
+    "p_alive",
+    "expected_visits_12m",
+    "expected_spend_per_visit",
+    "expected_spend_12m",
+    "clv_12m",
+]
+
+
+def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    con.execute(f"create schema if not exists {SCHEMA}")
+    con.register("_frame", frame)
+    try:
+        con.execute(f"create or replace table {SCHEMA}.{table} as select * from _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def _md_table(frame: pd.DataFrame) -> dg.MetadataValue:
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
+    rows = "\n".join(
+        "| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r) + " |"
+        for r in frame.itertuples(index=False)
+    )
+    return dg.MetadataValue.md(header + rows)
+
+
+@dg.asset(
+    key=[SCHEMA, "customer_clv"],
+    deps=[EVENTS, AS_OF, CUSTOMERS],
+    group_name=GROUP,
+    kinds={"python", "pandas", "duckdb"},
+    owners=OWNERS,
+    check_specs=[
+        dg.AssetCheckSpec("holdout_visits_within_20_percent", asset=dg.AssetKey([SCHEMA, "customer_clv"]))
+    ],
+    description=(
+        "Per customer with an authorised service visit before the as-of date: BG/NBD (visits, P(alive)) and "
+        "Gamma-Gamma (spend per visit) from lifetimes, fitted per customer type, and the expected visits, "
+        "spend and discounted CLV of the next 12 months. Recalls are not visits. The check refits 12 months "
+        "earlier and compares predicted with actual visits of the last 12 months."
+    ),
+)
+def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
+    with warehouse.connect() as con:
+        as_of = con.execute(f"select as_of_date from {SCHEMA}.mining_as_of").fetchall()[0][0]
+        visits = con.execute(
+            f"""
+            select customer_id, event_date, amount
+            from {SCHEMA}.fct_customer_events
+            where event_type = 'service' and service_kind <> 'recall' and station_type = 'authorized'
+                and event_date < ?
+            """,
+            [as_of],
+        ).fetchdf()
+        groups = con.execute(f"select customer_id, customer_type from {SCHEMA}.dim_customer").fetchdf()
+        groups = groups.set_index("customer_id")["customer_type"]
+        fit = fit_clv(visits, as_of, groups)
+        table = (
+            fit.customers.reset_index()
+            .rename(
+                columns={
+                    "recency": "recency_weeks",
+                    "T": "t_weeks",
+                    "monetary_value": "avg_repeat_spend",
+                    "expected_visits": "expected_visits_12m",
+                    "expected_spend": "expected_spend_12m",
+                    "clv": "clv_12m",
+                }
+            )
+            .assign(as_of_date=as_of, n_visits=lambda t: t["frequency"] + 1)
+            .reindex(columns=CLV_COLUMNS)
+        )
+        _replace_table(con, "customer_clv", table)
+    holdout = holdout_visits(visits, as_of, groups)
+    error = holdout["predicted_visits"] / max(holdout["actual_visits"], 1) - 1
+    params = {
+        group: {
+            **models.bgnbd.params_.round(4).to_dict(),
+            **models.gamma_gamma.params_.rename({"v": "gamma"}).round(4).to_dict(),
+        }
+        for group, models in fit.models.items()
+    }
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            "as_of_date": str(as_of),
+            "parameters": dg.MetadataValue.json(params),
+            "expected_visits_12m": float(table["expected_visits_12m"].sum()),
+            "clv_12m_total": float(table["clv_12m"].sum()),
+            "holdout": dg.MetadataValue.json(holdout),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="holdout_visits_within_20_percent",
+                passed=bool(abs(error) <= HOLDOUT_TOLERANCE),
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={**holdout, "relative_error": float(error)},
+            )
+        ],
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key=[SCHEMA, "customer_clusters"],
+            deps=[FEATURES],
+            group_name=GROUP,
+            kinds={"python", "scikitlearn", "duckdb"},
+            owners=OWNERS,
+            description=(
+                "k-means behaviour cluster of every customer who bought or serviced a car before the as-of "
+                "date, on the as-of snapshot of customer_features (log counts, standardised). Clusters are "
+                "numbered 1..k by mean service spend and labelled by their two most distinctive features."
+            ),
+        ),
+        dg.AssetSpec(
+            key=[SCHEMA, "customer_cluster_scores"],
+            deps=[FEATURES],
+            group_name=GROUP,
+            kinds={"python", "scikitlearn", "duckdb"},
+            owners=OWNERS,
+            description=(
+                "The k tried for customer_clusters with silhouette, Calinski-Harabasz, Davies-Bouldin and "
+                "inertia; `chosen` marks the k with the best silhouette."
+            ),
+        ),
+    ],
+)
+def customer_clusters(warehouse: Warehouse):
+    with warehouse.connect() as con:
+        features = con.execute(
+            f"""
+            select features.*
+            from {SCHEMA}.customer_features as features
+            inner join {SCHEMA}.mining_as_of as mining_as_of on features.as_of_date = mining_as_of.as_of_date
+            where features.n_vehicles_bought > 0 or features.n_service_visits > 0
+            order by features.customer_id
+            """
+        ).fetchdf()
+        clustering = cluster_customers(features)
+        as_of = features["as_of_date"].iloc[0] if len(features) else None
+        _replace_table(con, "customer_clusters", clustering.assignments.assign(as_of_date=as_of))
+        _replace_table(con, "customer_cluster_scores", clustering.scores.assign(as_of_date=as_of))
+    best = clustering.scores.loc[clustering.scores["chosen"]].iloc[0]
+    yield dg.MaterializeResult(
+        asset_key=[SCHEMA, "customer_clusters"],
+        metadata={
+            "dagster/row_count": len(clustering.assignments),
+            "k": clustering.k,
+            "silhouette": float(best["silhouette"]),
+            "profiles": _md_table(clustering.profiles),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=[SCHEMA, "customer_cluster_scores"],
+        metadata={"dagster/row_count": len(clustering.scores), "scores": _md_table(clustering.scores)},
+    )
+
+
+mining_assets = [customer_clv, customer_clusters]

@@ -1,0 +1,150 @@
+"""Customer lifetime value on service visits: BG/NBD for visits and P(alive), Gamma-Gamma for spend.
+
+Time is measured in weeks (lifetimes' `freq="D"` with `freq_multiplier=7`, so recency and T keep their
+fractions, as in Fader, Hardie and Lee's CDNOW tables). A visit is a day with at least one repair order; its
+spend is that day's total. Persons and companies (fleets) are fitted apart: one population each.
+
+Both fits are plain maximum likelihood, bounded. lifetimes minimises with BFGS and raises ConvergenceError
+whenever scipy reports no success; on service data the BG/NBD optimum lies on the edge of the parameter space
+(almost no dropout, nearly regular visits), where BFGS stops with "precision loss". Bounds on the
+log-parameters make scipy use L-BFGS-B, which converges there; for Gamma-Gamma lifetimes' own `q_constraint`
+(q >= 1, needed for a finite mean spend) does the same. Neither changes an interior optimum such as CDNOW's.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+with warnings.catch_warnings():
+    # lifetimes 0.11.3 warns on import: it uses pkg_resources (setuptools<81 keeps it) and sets pandas'
+    # `mode.chained_assignment`, a no-op since pandas 3.
+    warnings.simplefilter("ignore")
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+    from lifetimes.utils import summary_data_from_transaction_data
+
+WEEKS_PER_MONTH = 365.25 / 12 / 7
+MONTHLY_DISCOUNT_RATE = 0.01  # about 12.7 % a year, lifetimes' default
+# log r, log alpha (weeks), log a, log b: wide enough for any retail or service population.
+BGNBD_LOG_BOUNDS = ((-5.0, 5.0), (-5.0, 12.0), (-10.0, 5.0), (-10.0, 10.0))
+MIN_GROUP_CUSTOMERS = 50
+
+
+@dataclass(frozen=True)
+class ClvModels:
+    bgnbd: BetaGeoFitter
+    gamma_gamma: GammaGammaFitter
+
+
+@dataclass(frozen=True)
+class ClvFit:
+    """Fitted models per group and, per customer, the RFM summary with the predictions."""
+
+    models: dict[str, ClvModels]
+    customers: pd.DataFrame
+
+
+def visit_summary(visits: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """frequency (repeat visit days), recency and T (weeks) and monetary_value (mean spend of the repeat
+    visits) per customer_id, from the `visits` (customer_id, event_date, amount) strictly before `as_of`."""
+    dates = pd.to_datetime(visits["event_date"])
+    before = visits.assign(event_date=dates, amount=visits["amount"].fillna(0.0))[dates < pd.Timestamp(as_of)]
+    return summary_data_from_transaction_data(
+        before[["customer_id", "event_date", "amount"]],
+        "customer_id",
+        "event_date",
+        monetary_value_col="amount",
+        observation_period_end=pd.Timestamp(as_of - timedelta(days=1)),
+        freq="D",
+        freq_multiplier=7,
+    )
+
+
+def _quiet_fit(model, *args, **kwargs):
+    # autograd evaluates log(0) on the way to the optimum (lifetimes handles the infinities), and lifetimes
+    # always passes `disp`, an L-BFGS-B option scipy 1.17 deprecates (to be dropped in 1.18).
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.filterwarnings("ignore", "scipy.optimize: The `disp` and `iprint`", DeprecationWarning)
+        return model.fit(*args, **kwargs)
+
+
+def fit_bgnbd(summary: pd.DataFrame) -> BetaGeoFitter:
+    model = BetaGeoFitter(penalizer_coef=0.0)
+    _quiet_fit(model, summary["frequency"], summary["recency"], summary["T"], bounds=BGNBD_LOG_BOUNDS)
+    return model
+
+
+def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFitter:
+    """Fitted on customers with repeat visits and positive mean spend, as the model requires."""
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    model = GammaGammaFitter(penalizer_coef=0.0)
+    _quiet_fit(model, repeat["frequency"], repeat["monetary_value"], q_constraint=True)
+    return model
+
+
+def predict(models: ClvModels, summary: pd.DataFrame, months: int = 12) -> pd.DataFrame:
+    """P(alive), expected visits, spend per visit, spend and discounted CLV over the next `months`."""
+    bgnbd, gamma_gamma = models.bgnbd, models.gamma_gamma
+    f, r, t, m = summary["frequency"], summary["recency"], summary["T"], summary["monetary_value"]
+    visits = np.asarray(
+        bgnbd.conditional_expected_number_of_purchases_up_to_time(months * WEEKS_PER_MONTH, f, r, t)
+    )
+    # Without a repeat visit (frequency 0) the Gamma-Gamma posterior is the population mean.
+    spend_per_visit = np.asarray(gamma_gamma.conditional_expected_average_profit(f, m))
+    clv = gamma_gamma.customer_lifetime_value(
+        bgnbd, f, r, t, m, time=months, freq="W", discount_rate=MONTHLY_DISCOUNT_RATE
+    )
+    return summary.assign(
+        p_alive=np.asarray(bgnbd.conditional_probability_alive(f, r, t)),
+        expected_visits=visits,
+        expected_spend_per_visit=spend_per_visit,
+        expected_spend=visits * spend_per_visit,
+        clv=np.asarray(clv),
+    )
+
+
+def model_groups(summary: pd.DataFrame, groups: pd.Series) -> pd.Series:
+    """Each customer's model group: its label in `groups`, or "all" for everyone while any group has fewer
+    than MIN_GROUP_CUSTOMERS customers."""
+    group = groups.reindex(summary.index).fillna("unknown").astype(str)
+    if group.empty or (group.value_counts() < MIN_GROUP_CUSTOMERS).any():
+        return pd.Series("all", index=summary.index)
+    return group
+
+
+def fit_clv(visits: pd.DataFrame, as_of: date, groups: pd.Series | None = None, months: int = 12) -> ClvFit:
+    """Summarise `visits` (customer_id, event_date, amount) before `as_of`, fit both models per group
+    (`groups`: a label per customer_id, e.g. its customer_type), and predict the next `months`."""
+    summary = visit_summary(visits, as_of)
+    group = pd.Series("all", index=summary.index) if groups is None else model_groups(summary, groups)
+    models: dict[str, ClvModels] = {}
+    parts = []
+    for name in sorted(group.unique()):
+        part = summary[group == name]
+        models[name] = ClvModels(fit_bgnbd(part), fit_gamma_gamma(part))
+        parts.append(predict(models[name], part, months).assign(model_group=name))
+    customers = pd.concat(parts) if parts else summary.assign(model_group=pd.Series(dtype=str))
+    return ClvFit(models, customers)
+
+
+def holdout_visits(
+    visits: pd.DataFrame, as_of: date, groups: pd.Series | None = None, months: int = 12
+) -> dict:
+    """Fit on the visits before `as_of` less `months`, predict the following `months` and count the visits
+    that happened then, over the customers known at the cut-off: the check a CLV model must pass."""
+    cutoff = (pd.Timestamp(as_of) - pd.DateOffset(months=months)).date()
+    fit = fit_clv(visits, cutoff, groups, months)
+    dates = pd.to_datetime(visits["event_date"])
+    window = visits[(dates >= pd.Timestamp(cutoff)) & (dates < pd.Timestamp(as_of))]
+    window = window[window["customer_id"].isin(fit.customers.index)]
+    return {
+        "cutoff": cutoff.isoformat(),
+        "customers": len(fit.customers),
+        "predicted_visits": round(float(fit.customers["expected_visits"].sum()), 1),
+        "actual_visits": int(window.drop_duplicates(["customer_id", "event_date"]).shape[0]),
+    }
