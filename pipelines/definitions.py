@@ -13,6 +13,7 @@ from pipelines.assets.dbt import (
 )
 from pipelines.assets.matching import matching_assets
 from pipelines.assets.mining import mining_assets
+from pipelines.assets.quality import expectation_checks, with_quality
 from pipelines.assets.raw import raw_assets
 from pipelines.automation import (
     TRANSIENT_RETRY,
@@ -40,14 +41,17 @@ def build_definitions() -> dg.Definitions:
     paths = resolve_paths()
     return dg.Definitions(
         assets=with_operations(
-            *raw_assets,
-            dbt_conform_inputs,
-            *matching_assets,
-            dbt_marts,
-            dbt_mining_inputs,
-            *mining_assets,
-            dbt_mining_segments,
+            *with_quality(
+                *raw_assets,
+                dbt_conform_inputs,
+                *matching_assets,
+                dbt_marts,
+                dbt_mining_inputs,
+                *mining_assets,
+                dbt_mining_segments,
+            )
         ),
+        asset_checks=expectation_checks,
         jobs=[materialize_all, full_rebuild],
         schedules=[daily_materialize_all],
         sensors=[raw_files_sensor, automation_sensor],

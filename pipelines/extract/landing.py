@@ -1,5 +1,10 @@
 """Land delivered files in the `raw` schema: only new or changed files are read, each file replaces its
-earlier delivery in one transaction, and every data row ends up loaded or quarantined."""
+earlier delivery in one transaction, and every data row ends up loaded or quarantined.
+
+A file rejected as a whole is read again on every run, so that fixing a registry (a dealer added, a
+station's encoding corrected) lands it without a re-delivery. Records erased on request
+(`raw.erased_records`, see `pipelines.privacy`) never land again: a re-delivered row of one is quarantined
+as `erased on request`, without its text."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.extract.layouts import TRUTH_DIR, Layout
-from pipelines.extract.parsing import ParsedFile
+from pipelines.extract.parsing import ParsedFile, Rejected
 
 RAW_SCHEMA = "raw"
 META_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
@@ -57,6 +62,19 @@ create table if not exists {RAW_SCHEMA}.load_manifest (
     rows_quarantined bigint not null,
     file_rejected_reason varchar
 )"""
+ERASED_DDL = f"""
+create table if not exists {RAW_SCHEMA}.erased_records (
+    source_system varchar not null,
+    record_hash varchar not null,
+    erasure_id varchar not null,
+    erased_at timestamptz not null
+)"""
+ERASED_REASON = "erased on request"
+
+
+def record_hash(source_system: str, source_record_id: str) -> str:
+    """How the erasure register remembers a record without keeping its id: SHA-256 of system and id."""
+    return hashlib.sha256(f"{source_system}\x1f{source_record_id}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,7 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, layouts: Iterable[Layout])
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(QUARANTINE_DDL)
     con.execute(MANIFEST_DDL)
+    con.execute(ERASED_DDL)
     for layout in layouts:
         cols = [f'"{c}" varchar' for c in (*layout.columns, *layout.context)]
         cols += [f'"{name}" {sql}' for name, sql in META_SQL_TYPES.items()]
@@ -143,28 +162,37 @@ def land(
     """
     ensure_raw_tables(con, tables)
     known = {
-        path: (digest, size, mtime)
-        for path, digest, size, mtime in con.execute(
-            f"select file_path, file_hash, size_bytes, mtime_ns from {RAW_SCHEMA}.load_manifest"
+        path: (digest, size, mtime, rejected)
+        for path, digest, size, mtime, rejected in con.execute(
+            f"select file_path, file_hash, size_bytes, mtime_ns, file_rejected_reason "
+            f"from {RAW_SCHEMA}.load_manifest"
         ).fetchall()
     }
+    erased = _erased_hashes(con, tables)
     loaded_at = datetime.now(tz=UTC)
     summary = LandingSummary(files_seen=len(files))
     batch = _Batch()
     touched_only: list[tuple[int, int, str]] = []
     for delivered in files:
         previous = known.get(delivered.rel_path)
-        if previous and previous[1] == delivered.size and previous[2] == delivered.mtime_ns:
+        was_rejected = previous is not None and previous[3] is not None
+        unchanged = previous is not None and previous[1:3] == (delivered.size, delivered.mtime_ns)
+        if unchanged and not was_rejected:
             summary.files_unchanged += 1
             continue
         data = delivered.abs_path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        if previous and previous[0] == digest:
-            summary.files_unchanged += 1
-            touched_only.append((len(data), delivered.mtime_ns, delivered.rel_path))
-            continue
-        parsed = parse(delivered, data)
-        _add_to_batch(batch, feed, delivered, digest, parsed, loaded_at, context_columns, summary)
+        if previous is not None and previous[0] == digest:
+            # Same content: only a rejected file is read again, its registry may have changed since.
+            parsed = parse(delivered, data) if was_rejected else None
+            if parsed is None or parsed.file_error == previous[3]:
+                summary.files_unchanged += 1
+                if not unchanged:
+                    touched_only.append((len(data), delivered.mtime_ns, delivered.rel_path))
+                continue
+        else:
+            parsed = parse(delivered, data)
+        _add_to_batch(batch, feed, delivered, digest, parsed, loaded_at, context_columns, summary, erased)
         if len(batch.paths) >= batch_size:
             _write_batch(con, batch, tables)
             batch = _Batch()
@@ -186,6 +214,7 @@ def _add_to_batch(
     loaded_at: datetime,
     context_columns: Callable[[DeliveredFile], dict[str, str]] | None,
     summary: LandingSummary,
+    erased: dict[str, frozenset[str]] | None = None,
 ) -> None:
     meta = {
         "_file_path": delivered.rel_path,
@@ -195,11 +224,12 @@ def _add_to_batch(
     }
     if parsed.layout is not None and parsed.rows:
         context = context_columns(delivered) if context_columns else {}
-        target = batch.rows.setdefault(parsed.layout.table, [])
         for row in parsed.rows:
             row.update(meta)
             row.update(context)
-            target.append(row)
+        parsed = _without_erased(parsed, (erased or {}).get(parsed.layout.source_system or ""))
+        target = batch.rows.setdefault(parsed.layout.table, [])
+        target.extend(parsed.rows)
         summary.rows_by_table[parsed.layout.table] = summary.rows_by_table.get(parsed.layout.table, 0) + len(
             parsed.rows
         )
@@ -235,6 +265,41 @@ def _add_to_batch(
     summary.files_rejected += parsed.file_error is not None
     summary.rows_loaded += len(parsed.rows)
     summary.rows_quarantined += len(parsed.rejected)
+
+
+def _erased_hashes(con: duckdb.DuckDBPyConnection, tables: Sequence[Layout]) -> dict[str, frozenset[str]]:
+    systems = sorted({t.source_system for t in tables if t.source_system})
+    if not systems:
+        return {}
+    rows = con.execute(
+        f"select source_system, record_hash from {RAW_SCHEMA}.erased_records "
+        f"where source_system in ({', '.join('?' for _ in systems)})",
+        systems,
+    ).fetchall()
+    found: dict[str, set[str]] = {}
+    for system, digest in rows:
+        found.setdefault(system, set()).add(digest)
+    return {system: frozenset(hashes) for system, hashes in found.items()}
+
+
+def _without_erased(parsed: ParsedFile, erased: frozenset[str] | None) -> ParsedFile:
+    """Rows of erased records move to the rejected rows, without their text."""
+    layout = parsed.layout
+    if not erased or layout is None or layout.source_system is None:
+        return parsed
+    kept, gone = [], []
+    for row in parsed.rows:
+        if record_hash(layout.source_system, layout.record_key(row)) in erased:
+            gone.append(Rejected(int(row["_row_number"]), ERASED_REASON, None))
+        else:
+            kept.append(row)
+    if not gone:
+        return parsed
+    return ParsedFile(layout=layout, rows=kept, rejected=sorted([*parsed.rejected, *gone], key=_line))
+
+
+def _line(rejected: Rejected) -> int:
+    return rejected.line_number or 0
 
 
 def _table_schema(con: duckdb.DuckDBPyConnection, table: str) -> pa.Schema:

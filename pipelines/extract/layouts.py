@@ -15,6 +15,18 @@ class Layout:
     id_column: str
     description: str
     context: tuple[str, ...] = ()
+    source_system: str | None = None  # the contract's source_system of its records; None for registries
+    date_columns: tuple[str, ...] = ()  # typed columns of a Parquet layout that the contract says are dates
+
+    def record_key(self, row: dict) -> str:
+        """The contract's `source_record_id` of a landed row: `{dealer or station code}:{id}` or the id."""
+        record_id = str(row[self.id_column]).strip()
+        return f"{row[self.context[0]]}:{record_id}" if self.context else record_id
+
+    def record_key_sql(self) -> str:
+        """`record_key` as a SQL expression over the landing table, the same as the staging models'."""
+        trimmed = f'trim("{self.id_column}")'
+        return f"\"{self.context[0]}\" || ':' || {trimmed}" if self.context else trimmed
 
 
 DEALERS = Layout(
@@ -53,6 +65,7 @@ DEALER_SALES_A = Layout(
     id_column="销售单号",
     description="Vehicle sales from dealers on DMS vendor A (UTF-8 with BOM, Chinese headers).",
     context=("_dealer_code",),
+    source_system="dealer_sales",
 )
 DEALER_SALES_B = Layout(
     table="dealer_sales_vendor_b",
@@ -73,6 +86,7 @@ DEALER_SALES_B = Layout(
     id_column="ORDER_NO",
     description="Vehicle sales from dealers on DMS vendor B (GBK, upper-case English headers).",
     context=("_dealer_code",),
+    source_system="dealer_sales",
 )
 DEALER_LEADS_A = Layout(
     table="dealer_leads_vendor_a",
@@ -80,6 +94,7 @@ DEALER_LEADS_A = Layout(
     id_column="线索编号",
     description="Showroom and test-drive leads from dealers on DMS vendor A.",
     context=("_dealer_code",),
+    source_system="dealer_leads",
 )
 DEALER_LEADS_B = Layout(
     table="dealer_leads_vendor_b",
@@ -87,6 +102,7 @@ DEALER_LEADS_B = Layout(
     id_column="LEAD_NO",
     description="Showroom and test-drive leads from dealers on DMS vendor B.",
     context=("_dealer_code",),
+    source_system="dealer_leads",
 )
 VEHICLE_REGISTRATIONS = Layout(
     table="vehicle_registrations",
@@ -107,6 +123,8 @@ VEHICLE_REGISTRATIONS = Layout(
     ),
     id_column="registration_id",
     description="Manufacturer warranty activations, one Parquet file a month.",
+    source_system="vehicle_registrations",
+    date_columns=("delivery_date",),
 )
 CALL_CENTER = Layout(
     table="call_center",
@@ -127,6 +145,7 @@ CALL_CENTER = Layout(
     ),
     id_column="call_id",
     description="800-hotline interactions, one JSON-lines file a day.",
+    source_system="call_center",
 )
 WEB_REGISTRATIONS = Layout(
     table="web_registrations",
@@ -145,6 +164,7 @@ WEB_REGISTRATIONS = Layout(
     ),
     id_column="reg_id",
     description="Website sign-ups.",
+    source_system="web_registrations",
 )
 SERVICE_ORDERS = Layout(
     table="service_orders",
@@ -166,6 +186,7 @@ SERVICE_ORDERS = Layout(
     id_column="ro_no",
     description="Repair orders from authorised stations and independent garages, per station and month.",
     context=("_station_code",),
+    source_system="service_orders",
 )
 
 LAYOUTS: tuple[Layout, ...] = (

@@ -1,0 +1,9 @@
+{#- Fails for each non-null value that does not match the regular expression (whole value). -#}
+{% test matches_pattern(model, column_name, pattern) %}
+
+select {{ column_name }} as value
+from {{ model }}
+where {{ column_name }} is not null
+    and not regexp_full_match({{ column_name }}, '{{ pattern }}')
+
+{% endtest %}
