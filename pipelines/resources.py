@@ -18,11 +18,15 @@ class Warehouse(dg.ConfigurableResource):
     threads: int = 0
     memory_limit: str = ""
 
+    @property
+    def thread_count(self) -> int:
+        return self.threads or os.cpu_count() or 1
+
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        config: dict[str, str | int] = {"threads": self.threads or os.cpu_count() or 1}
+        config: dict[str, str | int] = {"threads": self.thread_count}
         if self.memory_limit:
             config["memory_limit"] = self.memory_limit
         con = duckdb.connect(self.path, read_only=read_only, config=config)

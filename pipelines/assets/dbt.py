@@ -34,6 +34,8 @@ class LayeredTranslator(DagsterDbtTranslator):
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return dbt_resource_props["schema"]
         fqn = dbt_resource_props.get("fqn", [])
         return next((part for part in fqn if part in LAYERS), "dbt")
 
@@ -41,13 +43,15 @@ class LayeredTranslator(DagsterDbtTranslator):
         return ["team:data-platform"]
 
 
-translator = LayeredTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=True))
+translator = LayeredTranslator(
+    settings=DagsterDbtTranslatorSettings(enable_code_references=True, enable_duplicate_source_asset_keys=True)
+)
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    select="staging intermediate",
+    select="staging intermediate resource_type:seed",
     name="dbt_conform_inputs",
     dagster_dbt_translator=translator,
 )

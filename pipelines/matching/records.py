@@ -13,6 +13,7 @@ from pipelines.conform import (
     conform_phone,
     conform_plate,
     conform_vin,
+    surname_pinyin,
 )
 
 COMPANY_ID_KINDS = ("uscc", "org_code")
@@ -21,6 +22,28 @@ MATCHABLE_ID_KINDS = ("resident_id", "uscc", "org_code", "passport")
 
 def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     return frame.add_prefix(prefix)
+
+
+def _pinyin_keys(
+    pinyin_key: str | None, surname: str | None, script: str | None
+) -> tuple[str | None, str | None]:
+    """(surname in pinyin, surname and given name in pinyin sorted): 'Li Lin' and 林丽 agree on the latter."""
+    if not isinstance(pinyin_key, str) or not isinstance(surname, str):
+        return None, pinyin_key if isinstance(pinyin_key, str) else None
+    surname_key = surname.lower() if script == "latin" else surname_pinyin(surname)
+    if not pinyin_key.startswith(surname_key) or len(pinyin_key) == len(surname_key):
+        return surname_key, pinyin_key
+    return surname_key, "".join(sorted([surname_key, pinyin_key[len(surname_key) :]]))
+
+
+def _derived_name_keys(name: pd.DataFrame) -> pd.DataFrame:
+    columns = ["name_pinyin_key", "name_surname", "name_script"]
+    parts = name[columns]
+    distinct = parts.drop_duplicates()
+    keys = [_pinyin_keys(k, s, sc) for k, s, sc in distinct.itertuples(index=False)]
+    lookup = distinct.assign(surname_key=[k[0] for k in keys], name_key_unordered=[k[1] for k in keys])
+    merged = parts.merge(lookup, on=columns, how="left")
+    return merged[["surname_key", "name_key_unordered"]].set_index(name.index)
 
 
 def conform_records(records: pd.DataFrame) -> pd.DataFrame:
@@ -48,6 +71,9 @@ def conform_records(records: pd.DataFrame) -> pd.DataFrame:
     out["name"] = name["name_name"]
     out["name_key"] = name["name_pinyin_key"]
     out["surname"] = name["name_surname"]
+    derived = _derived_name_keys(name)
+    out["surname_key"] = derived["surname_key"]
+    out["name_key_unordered"] = derived["name_key_unordered"]
     out["is_full_name"] = name["name_is_full_name"].fillna(False).astype(bool)
     out["honorific_sex"] = name["name_honorific_sex"]
     mobile_ok = phone["phone_kind"].eq("mobile") & phone["phone_is_valid"].fillna(False).astype(bool)
@@ -75,8 +101,10 @@ def conform_records(records: pd.DataFrame) -> pd.DataFrame:
     out["vin_last6"] = vin["vin_last6"]
     out["plate"] = plate["plate_plate"].where(plate["plate_is_valid"].fillna(False).astype(bool))
     out["email"] = email["email_email"].where(email["email_is_valid"].fillna(False).astype(bool))
-    out["province"] = address["address_province"].fillna(records["province_raw"])
-    out["city"] = address["address_city"].fillna(records["city_raw"])
+    city = conform_column(records["city_raw"], conform_address)
+    province = conform_column(records["province_raw"], conform_address)
+    out["province"] = address["address_province"].fillna(city["province"]).fillna(province["province"])
+    out["city"] = address["address_city"].fillna(city["city"])
     out["district"] = address["address_district"]
     out["address"] = address["address_full"]
     is_company = (

@@ -70,7 +70,7 @@ golden_id as (
 ),
 
 golden_address as (
-    {{ golden_attribute('address', 'address', 'address is not null or city is not null',
+    {{ golden_attribute('address', 'address', 'address is not null',
         'source_rank, event_date desc nulls last, source_record_id') }}
 ),
 

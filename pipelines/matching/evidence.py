@@ -1,0 +1,189 @@
+"""Exact evidence that two records are the same customer, as edges between record positions.
+
+- the same valid resident id or credit code;
+- the same mobile with the same name (pinyin key: 张伟, 張偉, 张玮 and Zhang Wei agree);
+- the same VIN with the same name on a sale and its registration;
+- the same company name (companies are matched by their own rules, never by a driver's phone);
+- a repair order or call about a car goes to whoever owned it on that date (the sale or registration in
+  force), unless it carries another identity than the owner's (a new owner after a resale); a fleet car's
+  records always go to the company, so drivers never chain unrelated people together;
+- a fleet driver's call that names no car goes to the company whose cars the driver brings in;
+- a record without a full name but with a mobile (张先生 on the hotline, a web sign-up without a name)
+  joins the one customer holding that mobile, with a compatible surname when it gives one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipelines.matching.graph import edges_frame
+
+OWNERSHIP_SOURCES = ("dealer_sales", "vehicle_registrations")
+VEHICLE_EVENT_SOURCES = ("service_orders", "call_center")
+# Strength orders exact edges when a conflicting component must be rebuilt: strongest evidence first.
+STRENGTH = {
+    "manual_must_link": 100.0,
+    "id": 90.0,
+    "vin_name": 80.0,
+    "company_name": 75.0,
+    "mobile_name": 70.0,
+    "vehicle_owner": 72.0,
+    "email": 50.0,
+    "mobile_only": 40.0,
+}
+PROBABILITY = {
+    "manual_must_link": 1.0,
+    "id": 0.999,
+    "vin_name": 0.995,
+    "company_name": 0.99,
+    "mobile_name": 0.99,
+    "vehicle_owner": 0.98,
+    "email": 0.97,
+    "mobile_only": 0.95,
+}
+
+
+def _star(mask: pd.Series, keys: pd.Series, reason: str) -> pd.DataFrame:
+    """Edges from the first record of each key group (among `mask`) to the others: enough to connect it."""
+    frame = pd.DataFrame({"pos": keys.index[mask], "key": keys[mask].to_numpy()}).dropna()
+    first = frame.groupby("key")["pos"].transform("min")
+    linked = frame[frame["pos"] != first]
+    return edges_frame(first[linked.index], linked["pos"], reason, PROBABILITY[reason], STRENGTH[reason])
+
+
+def resolve_vins(records: pd.DataFrame) -> pd.Series:
+    """The full VIN a record is about: its own, or a unique match of its last six characters or its plate."""
+    vin = records["vin"].copy()
+    known = pd.Series(records["vin"].dropna().unique())
+    by_last6 = known.groupby(known.str[-6:]).agg(["first", "size"])
+    unique_last6 = by_last6.loc[by_last6["size"] == 1, "first"]
+    need = vin.isna() & records["vin_last6"].notna()
+    vin[need] = records.loc[need, "vin_last6"].map(unique_last6)
+    with_plate = records[records["plate"].notna() & records["vin"].notna()]
+    plate_vins = with_plate.groupby("plate")["vin"].agg(["first", "nunique"])
+    unique_plate = plate_vins.loc[plate_vins["nunique"] == 1, "first"]
+    need = vin.isna() & records["plate"].notna()
+    vin[need] = records.loc[need, "plate"].map(unique_plate)
+    return vin
+
+
+def owner_edges(records: pd.DataFrame, vehicle_vin: pd.Series) -> pd.DataFrame:
+    """Repair orders and calls to whoever owned their car on their date.
+
+    A car's plate changes when it is resold, so each plate of a VIN is one ownership period: the first
+    plate belongs to the buyer of the sale or registration in force, each later plate to a new owner,
+    anchored on the first record that shows it. A record without a plate falls in the period in force on
+    its date. Within a period every record follows its owner (a fleet car's drivers follow the company).
+    """
+    starts = records[records["source_system"].isin(OWNERSHIP_SOURCES) & records["vin"].notna()]
+    starts = starts[starts["event_date"].notna()]
+    starts = starts.reset_index(names="owner_pos")[["owner_pos", "vin", "event_date"]].rename(
+        columns={"vin": "vehicle_vin"}
+    )
+    events = records.assign(vehicle_vin=vehicle_vin)
+    events = events[
+        events["source_system"].isin(VEHICLE_EVENT_SOURCES)
+        & events["vehicle_vin"].notna()
+        & events["event_date"].notna()
+    ].reset_index(names="pos")[["pos", "vehicle_vin", "plate", "event_date"]]
+    if events.empty:
+        return edges_frame([], [], "vehicle_owner", 0.0, 0.0)
+    plated = events.dropna(subset=["plate"]).sort_values(["event_date", "pos"])
+    periods = plated.drop_duplicates(["vehicle_vin", "plate"]).rename(columns={"pos": "anchor_pos"})
+    periods["period"] = periods.groupby("vehicle_vin").cumcount()
+    periods = periods[["vehicle_vin", "plate", "anchor_pos", "period", "event_date"]]
+    with_plate = events.merge(periods.drop(columns="event_date"), on=["vehicle_vin", "plate"], how="inner")
+    without_plate = pd.merge_asof(
+        events[events["plate"].isna()].sort_values("event_date"),
+        periods.drop(columns="plate").sort_values("event_date"),
+        on="event_date",
+        by="vehicle_vin",
+        direction="backward",
+    )
+    placed = pd.concat([with_plate, without_plate], ignore_index=True)
+    resale = placed[placed["period"].fillna(0) > 0]
+    first_period = placed[placed["period"].fillna(0) == 0].sort_values("event_date")
+    owned = pd.merge_asof(
+        first_period,
+        starts.sort_values("event_date"),
+        on="event_date",
+        by="vehicle_vin",
+        direction="nearest",
+    )
+    unsold = owned[owned["owner_pos"].isna() & owned["anchor_pos"].notna()]
+    owned = owned.dropna(subset=["owner_pos"])
+    parts = [
+        (owned["owner_pos"], owned["pos"]),
+        (unsold["anchor_pos"], unsold["pos"]),
+        (resale["anchor_pos"], resale["pos"]),
+    ]
+    left = np.concatenate([np.asarray(a, dtype=np.int64) for a, _ in parts])
+    right = np.concatenate([np.asarray(b, dtype=np.int64) for _, b in parts])
+    keep = left != right
+    return edges_frame(
+        left[keep], right[keep], "vehicle_owner", PROBABILITY["vehicle_owner"], STRENGTH["vehicle_owner"]
+    )
+
+
+def exact_edges(records: pd.DataFrame, vehicle_vin: pd.Series) -> tuple[pd.DataFrame, pd.Index]:
+    """All exact edges, and the positions of records that follow their car's owner (no keys of their own)."""
+    owner = owner_edges(records, vehicle_vin)
+    following = pd.Index(owner["right"].unique())
+    own = ~records.index.isin(following)
+    # A fleet driver's name and mobile on a company car's records reach the driver's other contacts.
+    fleet = owner["left"].map(records["party_type"]).eq("company")
+    driving_for_company = records.index.isin(owner.loc[fleet, "right"])
+    person = records["party_type"].eq("person")
+    company = ~person
+    valid_id = records["id_is_valid"] & records["id_number"].notna()
+    named = records["is_full_name"] & records["name_key"].notna()
+    parts = [
+        owner,
+        _star(valid_id, records["id_number"], "id"),
+        _star(
+            (own | driving_for_company) & named & person,
+            records["mobile"] + "|" + records["name_key"],
+            "mobile_name",
+        ),
+        _star(
+            records["source_system"].isin(OWNERSHIP_SOURCES) & named,
+            records["vin"] + "|" + records["name_key"],
+            "vin_name",
+        ),
+        _star(company & named & own, records["name"], "company_name"),
+        _star(own & person, records["email"], "email"),
+    ]
+    return pd.concat(parts, ignore_index=True), following
+
+
+def mobile_only_edges(records: pd.DataFrame, labels: np.ndarray, following: pd.Index) -> pd.DataFrame:
+    """A record with a mobile but no full name joins the single customer whose named records hold that
+    mobile (and the same surname, when the record gives one); a phone shared by several customers is
+    ambiguous and links nobody."""
+    has_mobile = records["mobile"].notna() & records["party_type"].eq("person")
+    named = records[has_mobile & records["is_full_name"]].assign(
+        label=labels[has_mobile & records["is_full_name"]]
+    )
+    nameless = records[has_mobile & ~records["is_full_name"] & ~records.index.isin(following)]
+    if named.empty or nameless.empty:
+        return edges_frame([], [], "mobile_only", 0.0, 0.0)
+    holders = (
+        named.reset_index(names="holder_pos")
+        .groupby(["mobile", "label"], as_index=False)
+        .agg(holder_pos=("holder_pos", "min"), surnames=("surname", lambda s: frozenset(s.dropna())))
+    )
+    joined = nameless.reset_index(names="pos")[["pos", "mobile", "surname"]].merge(holders, on="mobile")
+    compatible = [
+        not isinstance(surname, str) or surname in surnames
+        for surname, surnames in zip(joined["surname"], joined["surnames"], strict=True)
+    ]
+    joined = joined[compatible]
+    unique = joined[joined.groupby("pos")["label"].transform("nunique") == 1].drop_duplicates("pos")
+    return edges_frame(
+        unique["holder_pos"],
+        unique["pos"],
+        "mobile_only",
+        PROBABILITY["mobile_only"],
+        STRENGTH["mobile_only"],
+    )

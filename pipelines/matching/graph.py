@@ -1,0 +1,145 @@
+"""Records to clusters: exact links first, then probabilistic ones, never joining two people that
+evidence keeps apart (two different valid resident ids, a steward's cannot-link) and never growing a
+cluster past the size guard on probabilistic evidence alone.
+
+Constrained merging needs a union-find that can refuse a merge; scipy's connected components (used for
+the unconstrained bulk) cannot, so the refusing part is written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+EDGE_COLUMNS = ["left", "right", "reason", "probability", "strength"]
+
+
+def edges_frame(left, right, reason: str, probability, strength) -> pd.DataFrame:
+    """Edges between record positions; `strength` orders probabilistic merges (higher first)."""
+    left = np.asarray(left, dtype=np.int64)
+    right = np.asarray(right, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "left": left,
+            "right": right,
+            "reason": reason,
+            "probability": np.broadcast_to(np.asarray(probability, dtype=float), left.shape),
+            "strength": np.broadcast_to(np.asarray(strength, dtype=float), left.shape),
+        }
+    )
+
+
+def components(n: int, edges: pd.DataFrame) -> np.ndarray:
+    graph = coo_matrix(
+        (np.ones(len(edges), dtype=np.int8), (edges["left"].to_numpy(), edges["right"].to_numpy())),
+        shape=(n, n),
+    )
+    return connected_components(graph, directed=False)[1]
+
+
+@dataclass
+class MergeStats:
+    accepted: int = 0
+    refused_conflicting_ids: int = 0
+    refused_cannot_link: int = 0
+    refused_size_guard: int = 0
+    refused_pairs: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+class _Clusters:
+    """Union-find over record positions; per cluster its valid resident ids and cannot-link partners."""
+
+    def __init__(self, labels: np.ndarray, person_ids: pd.Series, cannot: dict[int, set[int]]):
+        n = len(labels)
+        first = pd.Series(np.arange(n)).groupby(labels).transform("min").to_numpy()
+        self.parent = first.tolist()
+        self.size = np.bincount(first, minlength=n).tolist()
+        self.ids: dict[int, frozenset[str]] = {}
+        known = person_ids.dropna()
+        if len(known):
+            grouped = pd.Series(known.to_numpy()).groupby(first[known.index.to_numpy()]).agg(frozenset)
+            self.ids = grouped.to_dict()
+        self.cannot: dict[int, set[int]] = {}
+        for record, partners in cannot.items():
+            self.cannot.setdefault(first[record], set()).update(partners)
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def refusal(self, ra: int, rb: int, max_size: int | None) -> str | None:
+        ids_a, ids_b = self.ids.get(ra), self.ids.get(rb)
+        if ids_a and ids_b and ids_a.isdisjoint(ids_b):
+            return "conflicting_ids"
+        for small, other in ((ra, rb), (rb, ra)):
+            if any(self.find(p) == other for p in self.cannot.get(small, ())):
+                return "cannot_link"
+        if max_size is not None and self.size[ra] + self.size[rb] > max_size:
+            return "size_guard"
+        return None
+
+    def union(self, ra: int, rb: int) -> None:
+        if self.size[ra] < self.size[rb]:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size[rb]
+        if rb in self.ids:
+            self.ids[ra] = self.ids.get(ra, frozenset()) | self.ids.pop(rb)
+        if rb in self.cannot:
+            self.cannot.setdefault(ra, set()).update(self.cannot.pop(rb))
+
+    def labels(self) -> np.ndarray:
+        return np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
+
+
+def _greedy(clusters: _Clusters, edges: pd.DataFrame, max_size: int | None, stats: MergeStats) -> None:
+    ordered = edges.sort_values(["strength", "left", "right"], ascending=[False, True, True], kind="stable")
+    for left, right, reason in zip(ordered["left"], ordered["right"], ordered["reason"], strict=True):
+        ra, rb = clusters.find(left), clusters.find(right)
+        if ra == rb:
+            continue
+        refusal = clusters.refusal(ra, rb, max_size)
+        if refusal is None:
+            clusters.union(ra, rb)
+            stats.accepted += 1
+            continue
+        setattr(stats, f"refused_{refusal}", getattr(stats, f"refused_{refusal}") + 1)
+        if len(stats.refused_pairs) < 1000:
+            stats.refused_pairs.append((int(left), int(right), reason))
+
+
+def cluster(
+    n: int,
+    exact: pd.DataFrame,
+    probabilistic: pd.DataFrame,
+    person_ids: pd.Series,
+    cannot_link: pd.DataFrame,
+    max_probabilistic_size: int,
+) -> tuple[np.ndarray, MergeStats]:
+    """Labels for n records. Exact edges join freely unless their component holds a conflict, which is then
+    rebuilt edge by edge, strongest first; probabilistic edges merge strongest first under the size guard."""
+    stats = MergeStats()
+    cannot: dict[int, set[int]] = {}
+    for a, b in zip(cannot_link["left"], cannot_link["right"], strict=True):
+        cannot.setdefault(int(a), set()).add(int(b))
+        cannot.setdefault(int(b), set()).add(int(a))
+    bulk = components(n, exact)
+    ids_per_component = pd.Series(person_ids.to_numpy()).groupby(bulk).nunique()
+    conflicted = set(ids_per_component.index[ids_per_component > 1])
+    for a, b in cannot.items():
+        conflicted.update(int(bulk[a]) for p in b if bulk[p] == bulk[a])
+    in_conflict = np.isin(bulk, list(conflicted))
+    start = np.where(in_conflict, np.arange(n) + bulk.max() + 1, bulk)
+    clusters = _Clusters(start, person_ids, cannot)
+    _greedy(clusters, exact[in_conflict[exact["left"].to_numpy()]], None, stats)
+    _greedy(clusters, probabilistic, max_probabilistic_size, stats)
+    return clusters.labels(), stats

@@ -1,0 +1,68 @@
+"""Lifelong customer ids: a cluster keeps the id of the earlier cluster it overlaps most; merges and
+splits are recorded as events."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+
+def new_id(anchor: str, taken: set[str]) -> str:
+    """A fresh id from the cluster's smallest record key, salted until it is not taken."""
+    salt = 0
+    while True:
+        text = anchor if salt == 0 else f"{anchor}#{salt}"
+        candidate = "C" + hashlib.sha1(text.encode()).hexdigest()[:15].upper()
+        if candidate not in taken:
+            return candidate
+        salt += 1
+
+
+def assign_ids(
+    record_keys: pd.Series, labels: np.ndarray, previous: pd.DataFrame | None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """customer_id per record, and the id events (created, merged_into, split_from, retired).
+
+    `previous` holds the last run's `record_key, customer_id`. Each new cluster inherits the previous id
+    it shares most records with (ties: the smaller id), each previous id going to one cluster at most.
+    """
+    current = pd.DataFrame({"record_key": record_keys.to_numpy(), "label": labels})
+    anchors = current.groupby("label")["record_key"].min()
+    sizes = current.groupby("label").size()
+    previous = previous if previous is not None else pd.DataFrame(columns=["record_key", "customer_id"])
+    overlap = (
+        current.merge(previous, on="record_key")
+        .groupby(["label", "customer_id"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values(["n", "customer_id", "label"], ascending=[False, True, True])
+    )
+    inherited: dict[int, str] = {}
+    used: set[str] = set()
+    for label, customer_id in zip(overlap["label"], overlap["customer_id"], strict=True):
+        if label not in inherited and customer_id not in used:
+            inherited[label] = customer_id
+            used.add(customer_id)
+    taken = set(previous["customer_id"]) | used
+    ids: dict[int, str] = dict(inherited)
+    for label in anchors.index:
+        if label not in ids:
+            ids[label] = new_id(anchors[label], taken)
+            taken.add(ids[label])
+    events = []
+    for label, customer_id, n in overlap.itertuples(index=False):
+        if ids[label] == customer_id:
+            continue
+        if customer_id in used:
+            events.append((ids[label], "split_from", customer_id, int(n)))
+        else:
+            events.append((customer_id, "merged_into", ids[label], int(n)))
+    for label in anchors.index.difference(overlap["label"]):
+        events.append((ids[label], "created", None, int(sizes[label])))
+    for customer_id in sorted(set(previous["customer_id"]) - set(overlap["customer_id"])):
+        events.append((customer_id, "retired", None, 0))
+    frame = pd.DataFrame(events, columns=["customer_id", "event", "related_customer_id", "n_records"])
+    return current["label"].map(ids).to_numpy(), frame

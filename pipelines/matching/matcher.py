@@ -1,0 +1,187 @@
+"""The matcher: exact evidence, stewards' decisions and Splink's probabilistic links, clustered under
+constraints, with lifelong ids."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from pipelines.matching.evidence import PROBABILITY, STRENGTH, exact_edges, mobile_only_edges, resolve_vins
+from pipelines.matching.graph import cluster, edges_frame
+from pipelines.matching.identity import assign_ids
+from pipelines.matching.probabilistic import choose_threshold, score_pairs, weight_to_probability
+
+# Probabilistic merges may not grow a cluster past this many records (giant-cluster guard).
+MAX_PROBABILISTIC_CLUSTER = 200
+# Pairs Splink scores between this probability and the chosen threshold go to the stewards' review queue.
+REVIEW_FLOOR_PROBABILITY = 0.5
+CONFLICT_ID_KINDS = ("resident_id", "uscc")
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    xref: pd.DataFrame
+    review_pairs: pd.DataFrame
+    id_events: pd.DataFrame
+    parameters: pd.DataFrame
+    stats: dict
+
+
+def record_keys(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
+    return frame[f"{prefix}source_system"] + ":" + frame[f"{prefix}source_record_id"]
+
+
+def _positions(pairs: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+    """Steward pairs (a_/b_ source_system, source_record_id) as record positions; unknown records dropped."""
+    index = pd.Series(np.arange(len(keys)), index=keys.to_numpy())
+    left = record_keys(pairs, "a_").map(index)
+    right = record_keys(pairs, "b_").map(index)
+    known = left.notna() & right.notna()
+    return pd.DataFrame({"left": left[known].astype("int64"), "right": right[known].astype("int64")})
+
+
+def _splink_candidates(records: pd.DataFrame, following: pd.Index) -> pd.DataFrame:
+    person = records["party_type"].eq("person") & ~records.index.isin(following)
+    identity = (
+        records["is_full_name"]
+        | records["mobile"].notna()
+        | records["email"].notna()
+        | records["id_is_valid"]
+    )
+    return records[person & identity]
+
+
+def match(
+    conformed: pd.DataFrame,
+    previous: pd.DataFrame | None = None,
+    must_link: pd.DataFrame | None = None,
+    cannot_link: pd.DataFrame | None = None,
+    threads: int = 2,
+) -> MatchResult:
+    """Match every record that identifies a customer; `previous` maps last run's record_key to customer_id."""
+    records = conformed[conformed["identifies_customer"]].reset_index(drop=True)
+    n = len(records)
+    keys = record_keys(records)
+    vehicle_vin = resolve_vins(records)
+    exact, following = exact_edges(records, vehicle_vin)
+    empty = pd.DataFrame(
+        columns=["a_source_system", "a_source_record_id", "b_source_system", "b_source_record_id"]
+    )
+    must = _positions(must_link if must_link is not None else empty, keys)
+    cannot = _positions(cannot_link if cannot_link is not None else empty, keys)
+    exact = pd.concat(
+        [
+            exact,
+            edges_frame(must["left"], must["right"], "manual_must_link", 1.0, STRENGTH["manual_must_link"]),
+        ],
+        ignore_index=True,
+    )
+    person_ids = records["id_number"].where(
+        records["id_is_valid"] & records["id_kind"].isin(CONFLICT_ID_KINDS)
+    )
+    no_edges = edges_frame([], [], "none", 0.0, 0.0)
+    first_labels, _ = cluster(n, exact, no_edges, person_ids, cannot, MAX_PROBABILISTIC_CLUSTER)
+    exact = pd.concat([exact, mobile_only_edges(records, first_labels, following)], ignore_index=True)
+    exact_labels, _ = cluster(n, exact, no_edges, person_ids, cannot, MAX_PROBABILISTIC_CLUSTER)
+
+    scored = score_pairs(_splink_candidates(records, following), threads=threads)
+    pairs = scored.pairs
+    undecided = _crossing(pairs, exact_labels)
+    threshold_weight = choose_threshold(undecided["match_weight"].to_numpy())
+    threshold_probability = weight_to_probability(threshold_weight)
+    linked = undecided[undecided["match_weight"] >= threshold_weight]
+    probabilistic = edges_frame(
+        linked["unique_id_l"],
+        linked["unique_id_r"],
+        "probabilistic",
+        linked["match_probability"],
+        linked["match_weight"],
+    )
+    labels, merge_stats = cluster(n, exact, probabilistic, person_ids, cannot, MAX_PROBABILISTIC_CLUSTER)
+
+    reason, probability = _link_reasons(n, labels, pd.concat([exact, probabilistic], ignore_index=True))
+    customer_ids, id_events = assign_ids(keys, labels, previous)
+    xref = pd.DataFrame(
+        {
+            "source_system": records["source_system"],
+            "source_record_id": records["source_record_id"],
+            "customer_id": customer_ids,
+            "match_probability": probability,
+            "match_reason": reason,
+            "party_type": records["party_type"],
+            "vehicle_vin": vehicle_vin,
+            "event_date": records["event_date"],
+        }
+    )
+    review = _review_pairs(records, pairs, labels, threshold_probability)
+    sizes = pd.Series(labels).value_counts()
+    stats = {
+        "records_in": n,
+        "customers_out": int(len(sizes)),
+        "exact_edges": int(len(exact)),
+        "splink_candidate_records": int(len(_splink_candidates(records, following))),
+        "splink_scored_pairs": int(len(pairs)),
+        "splink_pairs_above_threshold": int(len(linked)),
+        "splink_pairs_undecided_by_exact_evidence": int(len(undecided)),
+        "threshold_match_weight": round(threshold_weight, 3),
+        "threshold_match_probability": round(threshold_probability, 5),
+        "largest_cluster": int(sizes.max()) if len(sizes) else 0,
+        "review_queue_pairs": int(len(review)),
+        **{k: v for k, v in asdict(merge_stats).items() if k != "refused_pairs"},
+    }
+    return MatchResult(xref, review, id_events, scored.parameters, stats)
+
+
+def _crossing(pairs: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+    """Pairs whose records exact evidence left in different clusters: the ones Splink must decide."""
+    return pairs[labels[pairs["unique_id_l"].to_numpy()] != labels[pairs["unique_id_r"].to_numpy()]]
+
+
+def _link_reasons(n: int, labels: np.ndarray, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per record, the strongest accepted edge that touches it: why it is in its cluster, and how surely."""
+    kept = edges[labels[edges["left"].to_numpy()] == labels[edges["right"].to_numpy()]]
+    rank = kept["reason"].map(STRENGTH).fillna(0.0)
+    ends = pd.concat(
+        [
+            pd.DataFrame(
+                {"pos": kept["left"], "reason": kept["reason"], "p": kept["probability"], "rank": rank}
+            ),
+            pd.DataFrame(
+                {"pos": kept["right"], "reason": kept["reason"], "p": kept["probability"], "rank": rank}
+            ),
+        ]
+    ).sort_values(["pos", "rank", "p"], ascending=[True, False, False])
+    best = ends.drop_duplicates("pos").set_index("pos")
+    reason = pd.Series("singleton", index=range(n))
+    probability = pd.Series(1.0, index=range(n))
+    reason[best.index] = best["reason"]
+    probability[best.index] = best["p"]
+    return reason.to_numpy(), probability.round(6).to_numpy()
+
+
+def _review_pairs(
+    records: pd.DataFrame, pairs: pd.DataFrame, labels: np.ndarray, threshold_probability: float
+) -> pd.DataFrame:
+    """Uncertain pairs left apart: Splink probability in the grey band below the threshold."""
+    grey = pairs[
+        (pairs["match_probability"] >= REVIEW_FLOOR_PROBABILITY)
+        & (pairs["match_probability"] < threshold_probability)
+    ]
+    grey = grey[labels[grey["unique_id_l"].to_numpy()] != labels[grey["unique_id_r"].to_numpy()]]
+    left = records.loc[grey["unique_id_l"], ["source_system", "source_record_id"]].reset_index(drop=True)
+    right = records.loc[grey["unique_id_r"], ["source_system", "source_record_id"]].reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "a_source_system": left["source_system"],
+            "a_source_record_id": left["source_record_id"],
+            "b_source_system": right["source_system"],
+            "b_source_record_id": right["source_record_id"],
+            "match_probability": grey["match_probability"].to_numpy(),
+            "match_weight": grey["match_weight"].to_numpy(),
+        }
+    )
+
+
+MATCH_REASONS = (*PROBABILITY, "probabilistic", "singleton")
