@@ -100,14 +100,14 @@ def platform_steps(out: Path) -> int:
     import dagster as dg
 
     from pipelines.definitions import defs
-    from pipelines.run import summarise
+    from pipelines.run import NO_RETRIES_RUN_CONFIG, summarise
     from pipelines.settings import resolve_paths
 
     specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
     started = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("materialize_all").execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, raise_on_error=False, run_config=NO_RETRIES_RUN_CONFIG
         )
         wall = time.perf_counter() - started
         steps: dict[str, dict[str, Any]] = {}
