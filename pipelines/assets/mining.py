@@ -168,7 +168,7 @@ def customer_clusters(warehouse: Warehouse):
             """
         ).fetchdf()
         clustering = cluster_customers(features)
-        as_of = features["as_of_date"].iloc[0] if len(features) else None
+        as_of = con.execute(f"select as_of_date from {SCHEMA}.mining_as_of").fetchall()[0][0]
         _replace_table(con, "customer_clusters", clustering.assignments.assign(as_of_date=as_of))
         _replace_table(con, "customer_cluster_scores", clustering.scores.assign(as_of_date=as_of))
     best = clustering.scores.loc[clustering.scores["chosen"]].iloc[0]
