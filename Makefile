@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test eval dev lint format clean
+.PHONY: setup run test eval dev lint format clean browser query docs
 
 setup: $(STAMP) $(MANIFEST)
 
@@ -26,8 +26,26 @@ run: setup
 	$(BIN)/python -m pipelines.run
 
 ## Run the test suite.
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
+
+## Debian's chromium and chromium-driver for tests/test_browser.py, installed (as root) when missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else echo "chromium is missing: run 'sudo make browser' (the browser test is skipped until then)"; fi; \
+	fi
+
+## A read-only SQL shell on the analysts' published copy; SQL="select ..." runs one statement and exits.
+query: setup
+	$(BIN)/python -m pipelines.query $(if $(SQL),-c "$(SQL)")
+
+## dbt docs of the warehouse on http://127.0.0.1:8580 (each dbt asset in the UI links its page here).
+## Generate while no run is writing the warehouse: dbt reads its catalog.
+docs: setup
+	cd dbt_project && ../$(BIN)/dbt docs generate --quiet --profiles-dir . \
+		&& ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8580 --no-browser
 
 ## Score customer_xref against the generated ground truth.
 eval: setup
@@ -36,6 +54,7 @@ eval: setup
 ## The Dagster UI on http://127.0.0.1:3000 with the whole asset graph.
 dev: setup
 	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || printf 'concurrency:\n  runs:\n    max_concurrent_runs: 1\n' > $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 lint: setup
@@ -43,4 +62,4 @@ lint: setup
 	$(BIN)/ruff format --check pipelines tests
 
 clean:
-	rm -rf $(VENV) dbt_project/target dbt_project/logs .dagster_home data/warehouse.duckdb*
+	rm -rf $(VENV) dbt_project/target dbt_project/logs .dagster_home data/warehouse.duckdb* data/exports

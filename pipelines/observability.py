@@ -39,14 +39,12 @@ def cluster_size_counts(sizes: Iterable[int], tail: int = CLUSTER_SIZE_TAIL) -> 
 
 
 def cluster_size_plot(sizes: Iterable[int], tail: int = CLUSTER_SIZE_TAIL) -> dg.MetadataValue:
-    """Bar chart of records per customer (log scale: singletons outnumber the rest by far)."""
+    """Bar chart of records per customer, each bar labelled with its count."""
     counts = cluster_size_counts(sizes, tail)
     figure = Figure(figsize=(6, 3))
     axes = figure.add_subplot()
     bars = axes.bar(list(counts), list(counts.values()), color="#4c72b0")
     axes.bar_label(bars, fontsize=7)
-    if any(counts.values()):
-        axes.set_yscale("log")
     axes.set_xlabel("source records per customer")
     axes.set_ylabel("customers")
     axes.set_title("Cluster sizes")
