@@ -6,6 +6,7 @@ import dagster as dg
 
 from pipelines.assets.dbt import (
     dbt_conform_inputs,
+    dbt_dealer_network,
     dbt_marts,
     dbt_mining_inputs,
     dbt_mining_segments,
@@ -49,6 +50,7 @@ def build_definitions() -> dg.Definitions:
                 dbt_mining_inputs,
                 *mining_assets,
                 dbt_mining_segments,
+                dbt_dealer_network,
             )
         ),
         asset_checks=expectation_checks,

@@ -22,7 +22,7 @@ from pipelines.settings import DBT_PROJECT_DIR
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
 
-LAYERS = ("staging", "intermediate", "marts", "mining")
+LAYERS = ("staging", "intermediate", "marts", "mining", "dealer_network")
 
 
 class LayeredTranslator(DagsterDbtTranslator):
@@ -90,4 +90,15 @@ def dbt_mining_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dagster_dbt_translator=translator,
 )
 def dbt_mining_segments(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select="dealer_network",
+    name="dbt_dealer_network",
+    dagster_dbt_translator=translator,
+)
+def dbt_dealer_network(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()
