@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.mining.clv import ClvModels, fit_bgnbd, fit_clv, fit_gamma_gamma, predict, visit_summary
+from pipelines.mining.clv import (
+    ClvModels,
+    fit_bgnbd,
+    fit_clv,
+    fit_gamma_gamma,
+    holdout_visits,
+    predict,
+    visit_summary,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lifetimes' import-time warnings, see pipelines/mining/clv.py
@@ -97,3 +105,14 @@ def test_fit_clv_fits_each_group_apart(cdnow_transactions: pd.DataFrame):
     actual = cdnow_transactions[after].drop_duplicates(["customer_id", "event_date"]).shape[0]
     assert actual == 1882
     assert abs(predicted / actual - 1) < 0.15
+
+
+def test_too_little_history_gives_null_predictions_not_a_failure(cdnow_transactions: pd.DataFrame):
+    """A new deployment or a small test set: nothing fitted, a row per customer, predictions null."""
+    few = cdnow_transactions[cdnow_transactions["customer_id"] <= 12]
+    fit = fit_clv(few, CALIBRATION_END)
+    assert fit.models == {}
+    assert len(fit.customers) == 12 and fit.customers["clv"].isna().all()
+    assert holdout_visits(few, CALIBRATION_END)["predicted_visits"] is None
+    empty = fit_clv(few.iloc[0:0], CALIBRATION_END)
+    assert empty.customers.empty and empty.models == {}

@@ -32,6 +32,7 @@ FEATURES: dict[str, str] = {
 K_RANGE = range(2, 9)
 RANDOM_STATE = 42
 SILHOUETTE_SAMPLE = 5000
+SCORE_COLUMNS = ["k", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia"]
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,6 @@ def score_k(x: np.ndarray, k_range: range = K_RANGE, random_state: int = RANDOM_
     rows = []
     sample = min(SILHOUETTE_SAMPLE, len(x))
     for k in k_range:
-        if k >= len(x):
-            break
         model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(x)
         rows.append(
             {
@@ -84,7 +83,7 @@ def score_k(x: np.ndarray, k_range: range = K_RANGE, random_state: int = RANDOM_
                 "inertia": float(model.inertia_),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def _label(centre: pd.Series, top: int = 2) -> str:
@@ -99,12 +98,17 @@ def cluster_customers(
     """Choose k by the best silhouette in `k_range`, cluster with it, and number the clusters 1..k by
     ascending mean service spend so that the numbers mean the same on every run."""
     matrix = behaviour_matrix(features)
-    x = StandardScaler().fit_transform(matrix.to_numpy())
+    x = StandardScaler().fit_transform(matrix.to_numpy()) if len(matrix) else matrix.to_numpy()
+    # Silhouette needs 2 <= k < distinct points: with fewer than 3 distinct customers k is 1, unscored.
+    usable = range(k_range.start, min(k_range.stop, len(np.unique(x, axis=0)) if len(x) else 0))
     with threadpool_limits(limits=1, user_api="openmp"):
-        scores = score_k(x, k_range, random_state)
-        k = int(scores.loc[scores["silhouette"].idxmax(), "k"])
-        model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(x)
+        scores = score_k(x, usable, random_state)
+        k = int(scores.loc[scores["silhouette"].idxmax(), "k"]) if len(scores) else 1
+        model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(x) if len(x) else None
     scores = scores.assign(chosen=scores["k"] == k)
+    if model is None:
+        empty = pd.DataFrame({"customer_id": [], "cluster": [], "cluster_label": []})
+        return Clustering(empty, scores, 0, pd.DataFrame())
     centres = pd.DataFrame(model.cluster_centers_, columns=matrix.columns)
     order = centres["service_spend_24m"].sort_values(kind="stable").index
     number = {old: new for new, old in enumerate(order, start=1)}

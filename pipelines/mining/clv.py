@@ -31,7 +31,9 @@ WEEKS_PER_MONTH = 365.25 / 12 / 7
 MONTHLY_DISCOUNT_RATE = 0.01  # about 12.7 % a year, lifetimes' default
 # log r, log alpha (weeks), log a, log b: wide enough for any retail or service population.
 BGNBD_LOG_BOUNDS = ((-5.0, 5.0), (-5.0, 12.0), (-10.0, 5.0), (-10.0, 10.0))
-MIN_GROUP_CUSTOMERS = 50
+MIN_GROUP_CUSTOMERS = 50  # also the least history worth a fit: with fewer customers predictions stay null
+MIN_REPEAT_CUSTOMERS = 10  # Gamma-Gamma needs customers with paid repeat visits
+PREDICTIONS = ("p_alive", "expected_visits", "expected_spend_per_visit", "expected_spend", "clv")
 
 
 @dataclass(frozen=True)
@@ -117,10 +119,18 @@ def model_groups(summary: pd.DataFrame, groups: pd.Series) -> pd.Series:
     return group
 
 
+def enough_history(summary: pd.DataFrame) -> bool:
+    repeat = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
+    return len(summary) >= MIN_GROUP_CUSTOMERS and int(repeat.sum()) >= MIN_REPEAT_CUSTOMERS
+
+
 def fit_clv(visits: pd.DataFrame, as_of: date, groups: pd.Series | None = None, months: int = 12) -> ClvFit:
     """Summarise `visits` (customer_id, event_date, amount) before `as_of`, fit both models per group
-    (`groups`: a label per customer_id, e.g. its customer_type), and predict the next `months`."""
+    (`groups`: a label per customer_id, e.g. its customer_type), and predict the next `months`. With too
+    little history (a new deployment, a small test set) nothing is fitted and the predictions are null."""
     summary = visit_summary(visits, as_of)
+    if not enough_history(summary):
+        return ClvFit({}, summary.assign(**dict.fromkeys(PREDICTIONS, np.nan), model_group=None))
     group = pd.Series("all", index=summary.index) if groups is None else model_groups(summary, groups)
     models: dict[str, ClvModels] = {}
     parts = []
@@ -128,8 +138,7 @@ def fit_clv(visits: pd.DataFrame, as_of: date, groups: pd.Series | None = None, 
         part = summary[group == name]
         models[name] = ClvModels(fit_bgnbd(part), fit_gamma_gamma(part))
         parts.append(predict(models[name], part, months).assign(model_group=name))
-    customers = pd.concat(parts) if parts else summary.assign(model_group=pd.Series(dtype=str))
-    return ClvFit(models, customers)
+    return ClvFit(models, pd.concat(parts))
 
 
 def holdout_visits(
@@ -145,6 +154,6 @@ def holdout_visits(
     return {
         "cutoff": cutoff.isoformat(),
         "customers": len(fit.customers),
-        "predicted_visits": round(float(fit.customers["expected_visits"].sum()), 1),
+        "predicted_visits": round(float(fit.customers["expected_visits"].sum()), 1) if fit.models else None,
         "actual_visits": int(window.drop_duplicates(["customer_id", "event_date"]).shape[0]),
     }

@@ -36,6 +36,10 @@ clusters as (
     select * from {{ source('mining_python', 'customer_clusters') }}
 ),
 
+events as (
+    select * from {{ ref('fct_customer_events') }}
+),
+
 consent_statements as (
     select
         events.customer_id,
@@ -47,7 +51,7 @@ consent_statements as (
             partition by events.customer_id
             order by events.event_at desc, events.source_system desc, events.source_record_id desc
         ) as _pick
-    from {{ ref('fct_customer_events') }} as events
+    from events
     cross join mining_as_of
     where events.consent_marketing is not null
         and events.event_date < mining_as_of.as_of_date

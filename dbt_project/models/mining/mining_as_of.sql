@@ -1,5 +1,5 @@
 {#- The one as-of date of the mining tables: var `as_of_date` or env CRM_AS_OF_DATE (YYYY-MM-DD) when set,
-    else the day after the newest customer event (the data's "today"). -#}
+    else the day after the newest customer event (the data's "today"), or today without any event. -#}
 {%- set pinned = var('as_of_date', env_var('CRM_AS_OF_DATE', '')) -%}
 
 with events as (
@@ -15,7 +15,10 @@ final as (
         {% if pinned -%}
         cast('{{ pinned }}' as date) as as_of_date,
         {%- else -%}
-        cast({{ dbt.dateadd('day', 1, 'last_event_date') }} as date) as as_of_date,
+        coalesce(
+            cast({{ dbt.dateadd('day', 1, 'last_event_date') }} as date),
+            cast({{ dbt.current_timestamp() }} as date)
+        ) as as_of_date,
         {%- endif %}
         last_event_date,
         '{{ "pinned" if pinned else "data" }}' as as_of_date_source
