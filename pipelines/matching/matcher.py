@@ -42,7 +42,7 @@ def _positions(pairs: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"left": left[known].astype("int64"), "right": right[known].astype("int64")})
 
 
-def _splink_candidates(records: pd.DataFrame, following: pd.Index) -> pd.DataFrame:
+def splink_candidates(records: pd.DataFrame, following: pd.Index) -> pd.DataFrame:
     person = records["party_type"].eq("person") & ~records.index.isin(following)
     identity = (
         records["is_full_name"]
@@ -86,7 +86,7 @@ def match(
     exact = pd.concat([exact, mobile_only_edges(records, first_labels, following)], ignore_index=True)
     exact_labels, _ = cluster(n, exact, no_edges, person_ids, cannot, MAX_PROBABILISTIC_CLUSTER)
 
-    scored = score_pairs(_splink_candidates(records, following), threads=threads)
+    scored = score_pairs(splink_candidates(records, following), threads=threads)
     pairs = scored.pairs
     undecided = _crossing(pairs, exact_labels)
     threshold_weight = choose_threshold(undecided["match_weight"].to_numpy())
@@ -121,7 +121,7 @@ def match(
         "records_in": n,
         "customers_out": int(len(sizes)),
         "exact_edges": int(len(exact)),
-        "splink_candidate_records": int(len(_splink_candidates(records, following))),
+        "splink_candidate_records": int(len(splink_candidates(records, following))),
         "splink_scored_pairs": int(len(pairs)),
         "splink_pairs_above_threshold": int(len(linked)),
         "splink_pairs_undecided_by_exact_evidence": int(len(undecided)),

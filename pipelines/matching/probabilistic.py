@@ -36,7 +36,7 @@ COLUMNS = [
     "rare_name",
 ]
 # A name shared by more records than this is too common to block on alone (pairs grow with its square).
-RARE_NAME_RECORDS = 40
+RARE_NAME_RECORDS = 10
 MIN_THRESHOLD_PROBABILITY = 0.9
 
 
