@@ -61,7 +61,7 @@ def decode(data: bytes, encoding: str) -> str:
     enc = encoding.strip().lower().replace("_", "-")
     if enc in ("utf-8", "utf8", "utf-8-sig"):
         try:
-            return _decode_allowing_cut_end(data, "utf-8-sig")
+            return _decode_allowing_cut_end(data.removeprefix(b"\xef\xbb\xbf"), "utf-8")
         except UnicodeDecodeError as exc:
             raise DecodeError(f"declared utf-8 but byte {exc.start} is not valid UTF-8") from exc
     if enc in ("gbk", "gb2312", "gb18030", "cp936"):
