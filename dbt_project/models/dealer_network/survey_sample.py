@@ -43,6 +43,7 @@ def draw(candidates: pd.DataFrame, seed: int, per_stratum: int) -> pd.DataFrame:
     sample = pd.DataFrame(picked, columns=[*columns, "month_index"])[columns].astype(
         {"draw_position": "int64", "stratum_eligible": "int64"}
     )
+    sample["sample_month"] = pd.to_datetime(sample["sample_month"]).dt.date
     sample["seed"] = seed
     return sample.sort_values(["sample_month", *STRATUM, "draw_position"]).reset_index(drop=True)
 
