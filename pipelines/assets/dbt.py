@@ -1,6 +1,6 @@
 """The dbt project as Dagster assets: models keyed by schema and grouped by folder, tests as asset checks.
 
-Two selections, because the Python matching assets sit between them: staging and intermediate before
+Several selections, because Python assets sit between them: staging and intermediate before
 matching, marts after it. The mining models (group `mining`, schema marts) split the same way around the
 Python mining assets: their inputs before, the tables that read the Python outputs after.
 """
@@ -44,61 +44,33 @@ class LayeredTranslator(DagsterDbtTranslator):
 
 
 translator = LayeredTranslator(
-    settings=DagsterDbtTranslatorSettings(enable_code_references=True, enable_duplicate_source_asset_keys=True)
+    settings=DagsterDbtTranslatorSettings(
+        enable_code_references=True, enable_duplicate_source_asset_keys=True
+    )
 )
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="staging intermediate resource_type:seed",
-    name="dbt_conform_inputs",
-    dagster_dbt_translator=translator,
-)
-def dbt_conform_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def _dbt_selection(name: str, select: str, exclude: str | None = None) -> dg.AssetsDefinition:
+    """One `dbt build` step over a selection of the project."""
+
+    @dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        select=select,
+        exclude=exclude,
+        name=name,
+        dagster_dbt_translator=translator,
+    )
+    def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return _build
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="marts",
-    name="dbt_marts",
-    dagster_dbt_translator=translator,
-)
-def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="mining",
-    exclude="source:mining_python+",
-    name="dbt_mining_inputs",
-    dagster_dbt_translator=translator,
-)
-def dbt_mining_inputs(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="source:mining_python+",
-    name="dbt_mining_segments",
-    dagster_dbt_translator=translator,
-)
-def dbt_mining_segments(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    select="dealer_network",
-    name="dbt_dealer_network",
-    dagster_dbt_translator=translator,
-)
-def dbt_dealer_network(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+# Python assets sit between these selections: matching between the first two, CLV and clusters
+# between the mining inputs and the segments built on them.
+dbt_conform_inputs = _dbt_selection("dbt_conform_inputs", "staging intermediate resource_type:seed")
+dbt_marts = _dbt_selection("dbt_marts", "marts")
+dbt_mining_inputs = _dbt_selection("dbt_mining_inputs", "mining", exclude="source:mining_python+")
+dbt_mining_segments = _dbt_selection("dbt_mining_segments", "source:mining_python+")
+dbt_dealer_network = _dbt_selection("dbt_dealer_network", "dealer_network")
