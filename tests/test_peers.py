@@ -19,7 +19,11 @@ PEER_TABLES = {"exact_keys": "peers.exact_keys_xref", "splink": "peers.splink_xr
 
 @pytest.fixture(scope="module")
 def peers_warehouse(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the built warehouse with both peers run on it by the command line."""
+    """A copy of the built warehouse with both peers run on it by the command line, as shipped.
+
+    Splink's u sample stays at 1e7 pairs: at its own default of 1e6 no two sampled records share an
+    e-mail on the sample, and that level's u would fall back to a default instead of the data.
+    """
     warehouse = tmp_path_factory.mktemp("peers") / "warehouse.duckdb"
     shutil.copyfile(built.warehouse, warehouse)
     assert main(["--warehouse", str(warehouse)]) == 0
@@ -125,6 +129,7 @@ def test_splink_parameters_are_estimated_from_the_data(peers_warehouse: Path):
     details = json.loads(details)
     assert details["em_sessions"] == 2
     assert details["threshold_match_probability"] == 0.95
+    assert details["u_max_pairs"] == 1e7
     model = details["model"]
     assert 0 < model["probability_two_random_records_match"] < 0.01
     assert model["probability_two_random_records_match"] != 0.0001  # Splink's default prior

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.peers.runner import PEERS, run_peer
+from pipelines.peers.runner import PEERS, PeerOptions, run_peer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,12 +29,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=sorted(PEERS),
         help="peer to run; repeat for several (default: all)",
     )
+    parser.add_argument(
+        "--splink-u-max-pairs",
+        type=float,
+        default=PeerOptions.splink_u_max_pairs,
+        help="record pairs Splink samples to estimate u (default %(default)g)",
+    )
     args = parser.parse_args(argv)
     if not args.warehouse.is_file():
         print(f"error: warehouse not found: {args.warehouse}", file=sys.stderr)
         return 2
     for peer in args.peers or list(PEERS):
-        outcome = run_peer(peer, args.warehouse)
+        outcome = run_peer(peer, args.warehouse, PeerOptions(splink_u_max_pairs=args.splink_u_max_pairs))
         print(
             f"{outcome.peer:<12} {outcome.records:>10} records {outcome.clusters:>10} clusters "
             f"{outcome.wall_seconds:>9.1f} s -> {outcome.table}",

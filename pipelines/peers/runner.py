@@ -14,22 +14,31 @@ import pandas as pd
 
 from pipelines.peers.exact_keys import cluster_exact_keys
 from pipelines.peers.records import load_identifying_records
-from pipelines.peers.splink_peer import MATCH_THRESHOLD, cluster_splink
+from pipelines.peers.splink_peer import MATCH_THRESHOLD, U_MAX_PAIRS, cluster_splink
 
 SCHEMA = "peers"
 RUNS_TABLE = f"{SCHEMA}.runs"
 
-PeerMatcher = Callable[[pd.DataFrame], tuple[pd.DataFrame, dict[str, Any]]]
+
+@dataclass(frozen=True)
+class PeerOptions:
+    """Knobs of the peers that trade run time for estimation accuracy, not for fit to truth."""
+
+    splink_u_max_pairs: float = U_MAX_PAIRS
 
 
-def _exact_keys(records: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+PeerMatcher = Callable[[pd.DataFrame, PeerOptions], tuple[pd.DataFrame, dict[str, Any]]]
+
+
+def _exact_keys(records: pd.DataFrame, options: PeerOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
     return cluster_exact_keys(records), {"keys": ["mobile", "resident_id_or_uscc", "vin"]}
 
 
-def _splink(records: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
-    run = cluster_splink(records)
+def _splink(records: pd.DataFrame, options: PeerOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
+    run = cluster_splink(records, u_max_pairs=options.splink_u_max_pairs)
     details = {
         "threshold_match_probability": MATCH_THRESHOLD,
+        "u_max_pairs": options.splink_u_max_pairs,
         "linked_pairs": run.linked_pairs,
         "em_sessions": run.em_sessions,
         "model": run.model,
@@ -84,7 +93,7 @@ def _write(con: duckdb.DuckDBPyConnection, outcome: PeerOutcome, xref: pd.DataFr
     )
 
 
-def run_peer(peer: str, warehouse: Path) -> PeerOutcome:
+def run_peer(peer: str, warehouse: Path, options: PeerOptions | None = None) -> PeerOutcome:
     """Match the warehouse's conformed records with ``peer`` and replace its xref table.
 
     The wall time covers reading the conformed records, matching and writing the xref.
@@ -93,7 +102,7 @@ def run_peer(peer: str, warehouse: Path) -> PeerOutcome:
     started = time.perf_counter()
     with duckdb.connect(str(warehouse)) as con:
         records = load_identifying_records(con)
-        xref, details = matcher(records)
+        xref, details = matcher(records, options or PeerOptions())
         outcome = PeerOutcome(
             peer=peer,
             table=xref_table(peer),
