@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test eval dev lint format clean browser query docs
+.PHONY: setup run test eval dev lint format clean browser query docs erase
 
 setup: $(STAMP) $(MANIFEST)
 
@@ -46,6 +46,10 @@ query: setup
 docs: setup
 	cd dbt_project && ../$(BIN)/dbt docs generate --quiet --profiles-dir . \
 		&& ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8580 --no-browser
+
+## Erase one person on request from every table: CUSTOMER_ID=..., MOBILE=... or ID_NUMBER=... (DRY_RUN=1 to look first).
+erase: setup
+	$(BIN)/python -m pipelines.privacy erase $(if $(CUSTOMER_ID),--customer-id "$(CUSTOMER_ID)")$(if $(MOBILE),--mobile "$(MOBILE)")$(if $(ID_NUMBER),--id-number "$(ID_NUMBER)")$(if $(DRY_RUN), --dry-run)
 
 ## Score customer_xref against the generated ground truth.
 eval: setup

@@ -4,12 +4,14 @@ what landed where."""
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
 
 from pipelines.automation import NO_RETRIES_RUN_CONFIG
 from pipelines.publish import AnalystCopy, publish_root
+from pipelines.quality.summary import report
 from pipelines.settings import resolve_paths
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -44,15 +46,19 @@ def main() -> int:
 
     paths = resolve_paths()
     print(f"raw data:  {paths.raw_dir}\nwarehouse: {paths.warehouse_path}", flush=True)
+    started = datetime.now(tz=UTC)
     with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("materialize_all").execute_in_process(
             instance=instance, raise_on_error=False, run_config=NO_RETRIES_RUN_CONFIG
         )
+    quality = report(result.get_asset_check_evaluations(), str(paths.warehouse_path), started)
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         print(f"run failed in: {', '.join(sorted(set(failed)))}", file=sys.stderr)
+        print(quality, file=sys.stderr)
         return 1
     print(summarise(str(paths.warehouse_path)))
+    print(f"\n{quality}")
     published = AnalystCopy(root=str(publish_root(paths.warehouse_path)))
     print(f"\nanalysts' copy: {published.warehouse_path} (make query), Parquet: {published.parquet_dir}")
     return 0

@@ -2,33 +2,29 @@
 a quarantined row with its reason, never in lost or doubled data, and a rerun after a failure gives the
 same warehouse as an uninterrupted run.
 
-Three runs of the job on the small corpus tree: the corpus itself, a corrected re-delivery with fixed
-registries on top of it, and a rerun after a run killed half way. The mining assets are left out of
-these runs: fitting CLV models needs a customer history that a dozen records do not have (they run on
-the sample in test_pipeline). The parsers' part of each case is also tested on its own.
+Three runs of the whole job on the small corpus tree: the corpus itself, a corrected re-delivery with
+fixed registries on top of it, and a rerun after a run killed half way. The parsers' part of each case
+is also tested on its own.
 """
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.automation import NO_RETRIES_RUN_CONFIG
 from pipelines.extract import layouts as L
 from pipelines.extract.parsing import TRUNCATED, decode, parse_csv, parse_jsonl, parse_parquet
 from pipelines.settings import REPO_ROOT
 from tests.bad_inputs.corpus import CASES, build_tree, redeliver
-from tests.conftest import Built
+from tests.conftest import Built, materialize
 
 # Every quarantine row the corpus produces: (file, line or None for a whole file, reason or its start).
 EXPECTED_QUARANTINE = {
@@ -95,7 +91,7 @@ EXPECTED_LANDED = {
 }
 RAW_TABLES = [layout.table for layout in L.LAYOUTS]
 # Columns that hold when a run landed, not what it landed: they differ between any two runs.
-LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at"}
+LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at", "recorded_at"}
 
 
 def quarantine(built: Built) -> set[tuple]:
@@ -130,27 +126,6 @@ def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
                 f"select {select} from {schema}.{table} order by all"
             ).fetchall()
     return out
-
-
-def materialize(raw_dir: Path, warehouse: Path) -> dg.ExecuteInProcessResult:
-    """The main job as `make run` runs it, on the given folders, without the mining assets."""
-    saved = {k: os.environ.get(k) for k in ("CRM_RAW_DIR", "CRM_WAREHOUSE_PATH")}
-    os.environ.update(CRM_RAW_DIR=str(raw_dir), CRM_WAREHOUSE_PATH=str(warehouse))
-    try:
-        from pipelines.definitions import build_definitions
-
-        defs = build_definitions()
-        selection = dg.AssetSelection.all() - dg.AssetSelection.groups("mining")
-        with dg.DagsterInstance.ephemeral() as instance:
-            return defs.resolve_job_def("materialize_all").execute_in_process(
-                instance=instance,
-                asset_selection=list(selection.resolve(defs.resolve_asset_graph())),
-                raise_on_error=False,
-                run_config=NO_RETRIES_RUN_CONFIG,
-            )
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
 
 
 @pytest.fixture(scope="module")
@@ -389,7 +364,7 @@ KILLED_RUN = textwrap.dedent(
         return original(con, table, data)
 
     landing._insert = insert_then_die
-    from tests.test_bad_inputs import materialize
+    from tests.conftest import materialize
     materialize(Path(sys.argv[1]), Path(sys.argv[2]))
     """
 )

@@ -121,3 +121,16 @@ def render_text(summary: QualitySummary) -> str:
         for f in summary.feeds
     ]
     return "\n".join(lines)
+
+
+def report(
+    evaluations: Iterable[dg.AssetCheckEvaluation], warehouse_path: str, since: datetime | None = None
+) -> str:
+    """The summary of a finished run as text, read from its check evaluations and the warehouse."""
+    feeds: tuple[FeedLine, ...] = ()
+    try:
+        with duckdb.connect(warehouse_path, read_only=True) as con:
+            feeds = feed_lines(con, since)
+    except duckdb.Error:
+        pass  # no warehouse (or no manifest) yet: the run stopped before landing anything
+    return render_text(QualitySummary(check_lines(evaluations), feeds))

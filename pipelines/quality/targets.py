@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pipelines.extract import layouts as L
 from pipelines.extract.landing import RAW_SCHEMA
 
-MAX_ROWS = 200_000
+MAX_ROWS = 20_000
 
 
 def parsed_date(column: str) -> str:
