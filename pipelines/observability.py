@@ -79,6 +79,7 @@ def bar_plot(counts: Mapping[str, int], title: str, xlabel: str) -> dg.MetadataV
     bars = axes.barh([label for label, _ in ordered], [value for _, value in ordered], color="#55a868")
     axes.bar_label(bars, fontsize=7, padding=2)
     axes.invert_yaxis()
+    axes.margins(x=0.12)  # room for the labels
     axes.set_xlabel(xlabel)
     axes.set_title(title)
     return png_markdown(_render(figure), title)

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.observability import bar_plot, markdown_table, match_metadata
+from pipelines.observability import bar_plot, markdown_table, match_metadata, segment_grid_plot
 from pipelines.resources import Warehouse
 
 PUBLISH_ENV = "CRM_PUBLISH_DIR"
@@ -28,6 +28,11 @@ EXPORTED_SCHEMAS = ("marts",)
 SUMMARISED_SCHEMAS = ("raw", "staging", "intermediate", "marts")
 SEGMENTS_TABLE = "marts.customer_segments"
 SEGMENT_LABELS_MAX = 12
+SEGMENT_PLOTTED = "lifecycle_stage"
+SEGMENT_GRID = ("service_loyalty", "service_usage")  # rows, columns of the loyalty x usage grid
+REVIEW_QUEUE_TABLE = "marts.review_queue"
+NOT_SEGMENTS = ("_id", "_source_system", "_source_record_id")
+LEVELS = ("low", "medium", "high")
 COPY_CHUNK = 16 * 1024 * 1024
 KEY = dg.AssetKey(["published", "warehouse"])
 
@@ -119,6 +124,7 @@ class Snapshot:
     quarantine_by_feed: dict[str, int]
     xref_customer_ids: list[str]
     segment_sizes: dict[str, dict[str, int]]
+    segment_grid: dict[tuple[str, str], int]
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
@@ -137,20 +143,33 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
         if "marts.customer_xref" in rows
         else []
     )
-    return Snapshot(rows, quarantine, xref, _segment_sizes(con) if SEGMENTS_TABLE in rows else {})
+    segments = SEGMENTS_TABLE in rows
+    return Snapshot(
+        rows,
+        quarantine,
+        xref,
+        _segment_sizes(con) if segments else {},
+        _segment_grid(con) if segments else {},
+    )
 
 
-def _segment_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
-    """Customers per label of every low-cardinality text column of the segments table."""
+def _segment_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     schema, table = SEGMENTS_TABLE.split(".")
-    columns = [
-        name
-        for name, dtype in con.execute(
+    return dict(
+        con.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_schema = ? and table_name = ? order by ordinal_position",
             [schema, table],
         ).fetchall()
-        if dtype == "VARCHAR" and not name.endswith("_id")
+    )
+
+
+def _segment_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
+    """Customers per label of every low-cardinality text column of the segments table."""
+    columns = [
+        name
+        for name, dtype in _segment_columns(con).items()
+        if dtype == "VARCHAR" and not name.endswith(NOT_SEGMENTS)
     ]
     sizes: dict[str, dict[str, int]] = {}
     for column in columns:
@@ -160,6 +179,23 @@ def _segment_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
         if 1 < len(counts) <= SEGMENT_LABELS_MAX:
             sizes[column] = {str(label): n for label, n in counts}
     return sizes
+
+
+def _segment_grid(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
+    """Customers per (service loyalty, service usage) cell, where the segments table has both."""
+    rows, columns = SEGMENT_GRID
+    if not set(SEGMENT_GRID) <= set(_segment_columns(con)):
+        return {}
+    counts = con.execute(
+        f'select "{rows}", "{columns}", count(*) from {SEGMENTS_TABLE} '
+        f'where "{rows}" is not null and "{columns}" is not null group by all'
+    ).fetchall()
+    return {(str(r), str(c)): n for r, c, n in counts}
+
+
+def _ordered(labels: set[str]) -> list[str]:
+    """Low, medium, high first where labels are levels; otherwise alphabetical."""
+    return sorted(labels, key=lambda label: (LEVELS.index(label) if label in LEVELS else len(LEVELS), label))
 
 
 def snapshot_metadata(snap: Snapshot, published: Path, parquet_dir: Path) -> dict[str, dg.MetadataValue]:
@@ -172,7 +208,7 @@ def snapshot_metadata(snap: Snapshot, published: Path, parquet_dir: Path) -> dic
     if snap.quarantine_by_feed:
         metadata["quarantine_by_feed"] = bar_plot(snap.quarantine_by_feed, "Quarantined rows", "rows")
     if snap.xref_customer_ids:
-        metadata.update(match_metadata(snap.xref_customer_ids))
+        metadata.update(match_metadata(snap.xref_customer_ids, snap.table_rows.get(REVIEW_QUEUE_TABLE)))
     if snap.segment_sizes:
         metadata["segment_sizes"] = markdown_table(
             ["segment", "label", "customers"],
@@ -182,8 +218,14 @@ def snapshot_metadata(snap: Snapshot, published: Path, parquet_dir: Path) -> dic
                 for label, n in counts.items()
             ],
         )
-        column, counts = next(iter(snap.segment_sizes.items()))
+        column = SEGMENT_PLOTTED if SEGMENT_PLOTTED in snap.segment_sizes else next(iter(snap.segment_sizes))
+        counts = snap.segment_sizes[column]
         metadata["segment_plot"] = bar_plot(counts, f"Customers per {column}", "customers")
+    if snap.segment_grid:
+        rows = _ordered({r for r, _ in snap.segment_grid})
+        columns = _ordered({c for _, c in snap.segment_grid})
+        title = f"Customers by {SEGMENT_GRID[0]} x {SEGMENT_GRID[1]}"
+        metadata["segment_grid"] = segment_grid_plot(snap.segment_grid, rows, columns, title)
     return metadata
 
 
