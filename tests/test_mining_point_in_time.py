@@ -25,7 +25,7 @@ EVENT_COLUMNS = {
     "event_date": "date",
     "event_at": "timestamp",
     "vin": "varchar",
-    "amount": "double",
+    "amount": "decimal(18, 2)",
     "dealer_code": "varchar",
     "station_code": "varchar",
     "station_type": "varchar",

@@ -73,7 +73,6 @@ aggregated as (
         min(event_date) as first_event_date,
         max(event_date) as last_event_date,
         count(*) as n_events,
-        count(distinct case when is_acquisition then coalesce(vin, source_record_id) end) as n_vehicles_bought,
         sum(case when event_type = 'purchase' then coalesce(amount, 0) else 0 end) as purchase_amount,
         max(case when is_acquisition then event_date end) as last_purchase_date,
         sum(case when is_visit then 1 else 0 end) as n_service_visits,
@@ -138,6 +137,13 @@ vehicle_acquisitions as (
     group by customer_id, coalesce(vin, source_record_id)
 ),
 
+vehicles_before as (
+    select vehicle_acquisitions.customer_id, snapshots.as_of_date, count(*) as n_vehicles_bought
+    from snapshots
+    inner join vehicle_acquisitions on vehicle_acquisitions.acquired_on < snapshots.as_of_date
+    group by vehicle_acquisitions.customer_id, snapshots.as_of_date
+),
+
 new_vehicles as (
     select vehicle_acquisitions.customer_id, snapshots.as_of_date, 1 as acquired_24m
     from snapshots
@@ -154,7 +160,7 @@ final as (
         {{ dbt.datediff('aggregated.first_event_date', 'aggregated.as_of_date', 'day') }} as tenure_days,
         {{ dbt.datediff('aggregated.last_event_date', 'aggregated.as_of_date', 'day') }} as days_since_last_event,
         aggregated.n_events,
-        aggregated.n_vehicles_bought,
+        coalesce(vehicles_before.n_vehicles_bought, 0) as n_vehicles_bought,
         aggregated.purchase_amount,
         {{ dbt.datediff('aggregated.last_purchase_date', 'aggregated.as_of_date', 'day') }}
             as days_since_last_purchase,
@@ -198,7 +204,7 @@ final as (
                 then coalesce(future_flags.independent_12m, 0) = 1
         end as label_defected_within_12m,
         case
-            when snapshots.until_24m <= mining_as_of.as_of_date and aggregated.n_vehicles_bought > 0
+            when snapshots.until_24m <= mining_as_of.as_of_date and vehicles_before.n_vehicles_bought > 0
                 then coalesce(new_vehicles.acquired_24m, 0) = 1
         end as label_repurchased_within_24m
     from aggregated
@@ -210,6 +216,9 @@ final as (
     left join new_vehicles
         on aggregated.customer_id = new_vehicles.customer_id
         and aggregated.as_of_date = new_vehicles.as_of_date
+    left join vehicles_before
+        on aggregated.customer_id = vehicles_before.customer_id
+        and aggregated.as_of_date = vehicles_before.as_of_date
 )
 
 select * from final
