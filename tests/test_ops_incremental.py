@@ -210,7 +210,7 @@ def differing_tables(
             ]
             right_cols = ", ".join(f'"{c}"' for c in columns)
             left_cols = ", ".join(
-                f'coalesce((select right_id from ids where left_id = "{c}"), "{c}") as "{c}"'
+                f'coalesce((select min(right_id) from ids where left_id = "{c}"), "{c}") as "{c}"'
                 if map_customer_ids and c.endswith("customer_id")
                 else f'"{c}"'
                 for c in columns
