@@ -6,8 +6,11 @@ by a family leads to several: then the procedure lists them and erases nothing).
 - every source record of the customer, and every record that belongs to no customer but carries one of
   the person's mobiles or id numbers, from every table that holds records or customers: raw landing
   tables (every delivered version), staging, intermediate, marts, mining and any later schema; tables
-  keyed by `customer_id` lose the customer's rows, other `*customer_id` links to them are set to null;
+  keyed by `customer_id` lose the customer's rows, other `*customer_id` links to them are set to null,
+  and the partner extract loses the row of their salted pseudonym (`partner_key`, salt from
+  `CRM_PARTNER_SALT` as in `dbt_project/models/mining/partner_export.sql`; extracts already sent stay sent);
 - the text of quarantined rows that mention one of the person's mobiles or id numbers.
+- the person's mobiles from the matching model's term frequencies (how common each mobile is).
 
 What stays: everything else, byte for byte. For the contract's accounting each erased raw row becomes a
 quarantine row `erased on request` without text, and the load manifest counts it as quarantined. The
@@ -23,6 +26,7 @@ copy, when there is one, is republished from the erased warehouse.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -37,8 +41,10 @@ from pipelines.conform.ids import conform_party_id
 from pipelines.conform.phones import conform_phone
 from pipelines.extract import layouts as L
 from pipelines.extract.landing import ERASED_REASON, RAW_SCHEMA, ensure_raw_tables, record_hash
+from pipelines.matching.model import TERM_FREQUENCY_TABLE
 from pipelines.settings import resolve_paths
 
+PARTNER_KEY = "partner_key"
 XREF = "marts.customer_xref"
 CONFORMED = "intermediate.int_party_records_conformed"
 CUSTOMER_KEY = "customer_id"
@@ -197,6 +203,7 @@ def erase(con: duckdb.DuckDBPyConnection, person: Person, now: datetime | None =
         )
         for schema, table in _derived_tables(con):
             _erase_from_table(con, schema, table, report)
+        _erase_term_frequencies(con, person, report)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -268,6 +275,19 @@ def _erase_quarantined_text(con: duckdb.DuckDBPyConnection, person: Person, repo
     report.quarantine_texts_erased = len(found)
 
 
+def _erase_term_frequencies(con: duckdb.DuckDBPyConnection, person: Person, report: ErasureReport) -> None:
+    """The matching model counts how common each mobile is; the person's mobiles leave that count."""
+    table = f"intermediate.{TERM_FREQUENCY_TABLE}"
+    if not person.mobiles or ("intermediate", TERM_FREQUENCY_TABLE) not in _derived_tables(con):
+        return
+    deleted = con.execute(
+        f"delete from {table} where column_name = 'mobile' and value in (select unnest(?)) returning 1",
+        [list(person.mobiles)],
+    ).fetchall()
+    if deleted:
+        report.rows_deleted[table] = report.rows_deleted.get(table, 0) + len(deleted)
+
+
 def _derived_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     return con.execute(
         "select table_schema, table_name from information_schema.tables "
@@ -289,6 +309,11 @@ def _erase_from_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, r
     ]
     if CUSTOMER_KEY in columns:
         conditions.append(f"t.{CUSTOMER_KEY} in (select {CUSTOMER_KEY} from _erase_customers)")
+    if PARTNER_KEY in columns:
+        salt = partner_salt().replace("'", "''")
+        conditions.append(
+            f"t.{PARTNER_KEY} in (select sha256(concat('{salt}', '|', {CUSTOMER_KEY})) from _erase_customers)"
+        )
     if conditions:
         deleted = con.execute(
             f"delete from {qualified} t where {' or '.join(conditions)} returning 1"
@@ -301,6 +326,11 @@ def _erase_from_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, r
         ).fetchall()
         if cleared:
             report.links_cleared[f"{schema}.{table}.{link}"] = len(cleared)
+
+
+def partner_salt() -> str:
+    """The salt of the partner extract's pseudonyms, as the mining model reads it."""
+    return os.environ.get("CRM_PARTNER_SALT", "crm-development-salt")
 
 
 def republish(warehouse_path: Path) -> Path | None:

@@ -53,6 +53,7 @@ class Erased:
     person: privacy.Person
     before: dict[str, int]
     xref_rows: int
+    partner_rows: int
     others: list[tuple]
 
 
@@ -137,13 +138,18 @@ def erased(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Erased:
         person = privacy.describe_person(con, [customer_id])
         xref_rows = con.execute(
             "select count(*) from marts.customer_xref where customer_id = ?", [customer_id]
-        )
+        ).fetchall()[0][0]
+        partner_rows = con.execute(
+            "select count(*) from marts.partner_export where partner_key = sha256(concat(?, '|', ?))",
+            [privacy.partner_salt(), customer_id],
+        ).fetchall()[0][0]
         return Erased(
             folder=folder,
             raw=raw,
             warehouse=warehouse,
             person=person,
-            xref_rows=xref_rows.fetchall()[0][0],
+            xref_rows=xref_rows,
+            partner_rows=partner_rows,
             before=counts(con),
             others=con.execute(OTHERS + " order by all", [customer_id]).fetchall(),
         )
@@ -194,6 +200,7 @@ def test_erase_removes_the_person_from_every_table_and_keeps_the_rest(erased: Er
         assert gone.pop("intermediate.int_party_records_conformed") == len(person.records)
         assert gone.pop("marts.customer_xref") == erased.xref_rows >= 4
         assert gone.pop("marts.dim_customer") == 1
+        assert gone.pop("marts.partner_export", 0) == erased.partner_rows  # their pseudonym, if consented
         assert (
             gone.pop("raw.quarantine") == -raw_rows
         )  # each erased raw row is a quarantine row, without text

@@ -1,26 +1,27 @@
 """Conforming and matching in Python, between the dbt staging/intermediate models and the marts."""
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
+from pipelines.matching.backends import splink_on_spark
 from pipelines.matching.matcher import match
+from pipelines.matching.model import (
+    MODEL_TABLE,
+    SCORED_PAIRS_TABLE,
+    SCORED_RECORDS_TABLE,
+    TERM_FREQUENCY_TABLE,
+    MatchingModel,
+    ScoredState,
+)
 from pipelines.matching.records import conform_records
+from pipelines.observability import match_metadata
 from pipelines.resources import Warehouse
+from pipelines.tables import Tables
 
 SCHEMA = "intermediate"
 GROUP = "intermediate"
 KINDS = {"python", "pandas", "duckdb"}
 OWNERS = ["team:data-platform"]
-
-
-def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    con.execute(f"create schema if not exists {SCHEMA}")
-    con.register("_frame", frame)
-    try:
-        con.execute(f"create or replace table {SCHEMA}.{table} as select * from _frame")
-    finally:
-        con.unregister("_frame")
 
 
 @dg.asset(
@@ -36,10 +37,10 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
     ),
 )
 def int_party_records_conformed(warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        records = con.execute(f"select * from {SCHEMA}.int_party_records_unioned").fetchdf()
+    with warehouse.tables() as tables:
+        records = tables.read(SCHEMA, "int_party_records_unioned")
         conformed = conform_records(records)
-        _replace_table(con, "int_party_records_conformed", conformed)
+        tables.replace(SCHEMA, "int_party_records_conformed", conformed)
     identifying = int(conformed["identifies_customer"].sum())
     return dg.MaterializeResult(
         metadata={
@@ -59,32 +60,54 @@ STEWARDSHIP = [
 ]
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return found[0][0] > 0
+def _read_or_none(tables: Tables, schema: str, table: str) -> pd.DataFrame | None:
+    return tables.read(schema, table) if tables.exists(schema, table) else None
 
 
-def _read_or_none(con: duckdb.DuckDBPyConnection, schema: str, table: str, sql: str) -> pd.DataFrame | None:
-    return con.execute(sql).fetchdf() if _table_exists(con, schema, table) else None
-
-
-def _append_id_events(con: duckdb.DuckDBPyConnection, events: pd.DataFrame) -> None:
-    con.execute(
-        f"""create table if not exists {SCHEMA}.int_customer_id_events (
-            customer_id varchar not null, event varchar not null, related_customer_id varchar,
-            n_records bigint not null, recorded_at timestamptz not null)"""
+def _id_events(events: pd.DataFrame) -> pd.DataFrame:
+    """The run's id events as `int_customer_id_events` rows, stamped now."""
+    return pd.DataFrame(
+        {
+            "customer_id": events["customer_id"].astype("string"),
+            "event": events["event"].astype("string"),
+            "related_customer_id": events["related_customer_id"].astype("string"),
+            "n_records": events["n_records"].astype("int64"),
+            "recorded_at": pd.Series(
+                pd.Timestamp.now(tz="UTC"), index=events.index, dtype="datetime64[us, UTC]"
+            ),
+        }
     )
-    con.register("_events", events)
-    try:
-        con.execute(
-            f"""insert into {SCHEMA}.int_customer_id_events
-            select customer_id, event, cast(related_customer_id as varchar), n_records, now() from _events"""
-        )
-    finally:
-        con.unregister("_events")
+
+
+class MatchingConfig(dg.Config):
+    retrain_model: bool = False
+
+
+def _stored_model(tables: Tables, retrain: bool) -> MatchingModel | None:
+    """The stored matching model, unless retraining is asked for or there is none yet."""
+    if retrain or not tables.exists(SCHEMA, MODEL_TABLE):
+        return None
+    return MatchingModel.from_frames(
+        tables.read(SCHEMA, MODEL_TABLE), tables.read(SCHEMA, TERM_FREQUENCY_TABLE)
+    )
+
+
+def _stored_state(tables: Tables) -> ScoredState | None:
+    """What the last run scored, under the model version it was scored with."""
+    records = _read_or_none(tables, SCHEMA, SCORED_RECORDS_TABLE)
+    pairs = _read_or_none(tables, SCHEMA, SCORED_PAIRS_TABLE)
+    if records is None or pairs is None or records.empty:
+        return None
+    version = str(records["model_version"].iloc[0])
+    return ScoredState(version, records.drop(columns="model_version"), pairs.drop(columns="model_version"))
+
+
+def _store(tables: Tables, model: MatchingModel, state: ScoredState) -> None:
+    model_row, term_frequencies = model.to_frames()
+    tables.replace(SCHEMA, MODEL_TABLE, model_row)
+    tables.replace(SCHEMA, TERM_FREQUENCY_TABLE, term_frequencies)
+    tables.replace(SCHEMA, SCORED_RECORDS_TABLE, state.records.assign(model_version=state.model_version))
+    tables.replace(SCHEMA, SCORED_PAIRS_TABLE, state.pairs.assign(model_version=state.model_version))
 
 
 @dg.asset(
@@ -97,34 +120,38 @@ def _append_id_events(con: duckdb.DuckDBPyConnection, events: pd.DataFrame) -> N
         "One row per record that identifies a customer, with its lifelong customer_id, the strongest link "
         "that put it in its cluster and that link's probability. Exact evidence (ids, mobile+name, VIN and "
         "plate ownership periods, fleets), the stewards' must-link and cannot-link seeds, and Splink's "
-        "probabilistic links at a threshold chosen on the data, clustered under constraints; ids are "
-        "inherited from the previous run by overlap. Also writes the review queue's pairs, the id events "
-        "and the estimated Splink parameters."
+        "probabilistic links, clustered under constraints; ids are inherited from the previous run by "
+        "overlap. Pairs are scored with the stored matching model (trained on the first run, or when "
+        "`retrain_model` is set), and only pairs touching new or changed records are scored again. Also "
+        "writes the model, the scored pairs, the review queue's pairs, the id events and the parameters."
     ),
 )
 def int_party_records_clustered(
-    context: dg.AssetExecutionContext, warehouse: Warehouse
+    context: dg.AssetExecutionContext, warehouse: Warehouse, config: MatchingConfig
 ) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        conformed = con.execute(f"select * from {SCHEMA}.int_party_records_conformed").fetchdf()
-        previous = _read_or_none(
-            con,
-            SCHEMA,
-            "int_party_records_clustered",
-            f"select source_system || ':' || source_record_id as record_key, customer_id "
-            f"from {SCHEMA}.int_party_records_clustered",
-        )
-        must = _read_or_none(
-            con, "stewardship", "manual_must_link", "select * from stewardship.manual_must_link"
-        )
-        cannot = _read_or_none(
-            con, "stewardship", "manual_cannot_link", "select * from stewardship.manual_cannot_link"
-        )
-        result = match(conformed, previous, must, cannot, threads=warehouse.thread_count)
-        _replace_table(con, "int_party_records_clustered", result.xref)
-        _replace_table(con, "int_match_review_pairs", result.review_pairs)
-        _replace_table(con, "int_match_parameters", result.parameters)
-        _append_id_events(con, result.id_events)
+    with warehouse.tables() as tables:
+        conformed = tables.read(SCHEMA, "int_party_records_conformed")
+        previous = _read_or_none(tables, SCHEMA, "int_party_records_clustered")
+        if previous is not None:
+            previous = pd.DataFrame(
+                {
+                    "record_key": previous["source_system"] + ":" + previous["source_record_id"],
+                    "customer_id": previous["customer_id"],
+                }
+            )
+        must = _read_or_none(tables, "stewardship", "manual_must_link")
+        cannot = _read_or_none(tables, "stewardship", "manual_cannot_link")
+        model = _stored_model(tables, config.retrain_model)
+        state = _stored_state(tables) if model is not None else None
+        with splink_on_spark(getattr(tables, "spark", None)):
+            result = match(
+                conformed, previous, must, cannot, warehouse.thread_count, model=model, state=state
+            )
+        _store(tables, result.model, result.state)
+        tables.replace(SCHEMA, "int_party_records_clustered", result.xref)
+        tables.replace(SCHEMA, "int_match_review_pairs", result.review_pairs)
+        tables.replace(SCHEMA, "int_match_parameters", result.parameters)
+        tables.append(SCHEMA, "int_customer_id_events", _id_events(result.id_events))
     context.log.info(f"matching: {result.stats}")
     sizes = result.xref.groupby("customer_id").size()
     distribution = sizes.value_counts().sort_index()
@@ -132,7 +159,7 @@ def int_party_records_clustered(
         metadata={
             "dagster/row_count": len(result.xref),
             **result.stats,
-            "merge_rate": float(1 - len(sizes) / max(len(result.xref), 1)),
+            **match_metadata(result.xref["customer_id"], review_queue_size=len(result.review_pairs)),
             "id_events": dg.MetadataValue.json(result.id_events["event"].value_counts().to_dict()),
             "cluster_sizes": dg.MetadataValue.md(
                 "| records per customer | customers |\n|---:|---:|\n"

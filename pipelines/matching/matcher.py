@@ -11,7 +11,17 @@ import pandas as pd
 from pipelines.matching.evidence import PROBABILITY, STRENGTH, exact_edges, mobile_only_edges, resolve_vins
 from pipelines.matching.graph import cluster, edges_frame
 from pipelines.matching.identity import assign_ids
-from pipelines.matching.probabilistic import choose_threshold, score_pairs, weight_to_probability
+from pipelines.matching.model import MatchingModel, ScoredState, input_hashes
+from pipelines.matching.probabilistic import (
+    BLOCKING_COLUMNS,
+    PAIR_COLUMNS,
+    TrainedModel,
+    choose_threshold,
+    predict,
+    splink_input,
+    train,
+    weight_to_probability,
+)
 
 # Probabilistic merges may not grow a cluster past this many records (giant-cluster guard).
 MAX_PROBABILISTIC_CLUSTER = 200
@@ -27,6 +37,8 @@ class MatchResult:
     id_events: pd.DataFrame
     parameters: pd.DataFrame
     stats: dict
+    model: MatchingModel
+    state: ScoredState
 
 
 def record_keys(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
@@ -59,9 +71,18 @@ def match(
     must_link: pd.DataFrame | None = None,
     cannot_link: pd.DataFrame | None = None,
     threads: int = 2,
+    model: MatchingModel | None = None,
+    state: ScoredState | None = None,
 ) -> MatchResult:
-    """Match every record that identifies a customer; `previous` maps last run's record_key to customer_id."""
-    records = conformed[conformed["identifies_customer"]].reset_index(drop=True)
+    """Match every record that identifies a customer; `previous` maps last run's record_key to customer_id.
+
+    With a `model`, pairs are scored with it (and `state`, scored under the same model, spares the pairs
+    of unchanged records); without one, a model is trained on these records first."""
+    records = (
+        conformed[conformed["identifies_customer"]]
+        .sort_values(["source_system", "source_record_id"])
+        .reset_index(drop=True)
+    )
     n = len(records)
     keys = record_keys(records)
     vehicle_vin = resolve_vins(records)
@@ -86,10 +107,20 @@ def match(
     exact = pd.concat([exact, mobile_only_edges(records, first_labels, following)], ignore_index=True)
     exact_labels, _ = cluster(n, exact, no_edges, person_ids, cannot, MAX_PROBABILISTIC_CLUSTER)
 
-    scored = score_pairs(splink_candidates(records, following), threads=threads)
-    pairs = scored.pairs
+    candidates = splink_candidates(records, following)
+    trained = model is None
+    splink_model = train(candidates, threads=threads) if model is None else model.splink
+    frame = splink_input(candidates, splink_model.common_names())
+    hashes = input_hashes(frame)
+    frame_keys = pd.Series(keys.to_numpy()[frame["unique_id"].to_numpy()])
+    same_model = model is not None and state is not None and state.model_version == model.version
+    usable = state if same_model else None
+    pairs, parameters, scored_now = _score(frame, frame_keys, hashes, splink_model, usable, threads)
     undecided = _crossing(pairs, exact_labels)
-    threshold_weight = choose_threshold(undecided["match_weight"].to_numpy())
+    if model is None:
+        threshold = choose_threshold(undecided["match_weight"].to_numpy())
+        model = MatchingModel(splink_model, threshold, len(candidates))
+    threshold_weight = model.threshold_match_weight
     threshold_probability = weight_to_probability(threshold_weight)
     linked = undecided[undecided["match_weight"] >= threshold_weight]
     probabilistic = edges_frame(
@@ -121,8 +152,13 @@ def match(
         "records_in": n,
         "customers_out": int(len(sizes)),
         "exact_edges": int(len(exact)),
-        "splink_candidate_records": int(len(splink_candidates(records, following))),
+        "splink_candidate_records": int(len(candidates)),
         "splink_scored_pairs": int(len(pairs)),
+        "splink_pairs_scored_this_run": scored_now,
+        "splink_pairs_reused": int(len(pairs)) - scored_now,
+        "model_version": model.version,
+        "model_trained_this_run": trained,
+        "model_trained_at": model.trained_at,
         "splink_pairs_above_threshold": int(len(linked)),
         "splink_pairs_undecided_by_exact_evidence": int(len(undecided)),
         "threshold_match_weight": round(threshold_weight, 3),
@@ -131,7 +167,68 @@ def match(
         "review_queue_pairs": int(len(review)),
         **{k: v for k, v in asdict(merge_stats).items() if k != "refused_pairs"},
     }
-    return MatchResult(xref, review, id_events, scored.parameters, stats)
+    new_state = ScoredState(
+        model.version,
+        pd.DataFrame({"record_key": frame_keys, "input_hash": hashes.to_numpy()}),
+        pd.DataFrame(
+            {
+                "a_record_key": keys.to_numpy()[pairs["unique_id_l"].to_numpy()],
+                "b_record_key": keys.to_numpy()[pairs["unique_id_r"].to_numpy()],
+                "match_weight": pairs["match_weight"].to_numpy(),
+                "match_probability": pairs["match_probability"].to_numpy(),
+            }
+        ),
+    )
+    return MatchResult(xref, review, id_events, parameters, stats, model, new_state)
+
+
+def _score(
+    frame: pd.DataFrame,
+    frame_keys: pd.Series,
+    hashes: pd.Series,
+    model: TrainedModel,
+    state: ScoredState | None,
+    threads: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Every blocked pair's score, ordered by position: scored now where a side is new or changed since
+    `state`, taken from `state` otherwise. Also the model's parameters and how many pairs were scored now."""
+    if state is None:
+        scored = predict(frame, model, threads=threads)
+        return _ordered(scored.pairs), scored.parameters, len(scored.pairs)
+    found = pd.Index(state.records["record_key"]).get_indexer(frame_keys)
+    stored = state.records["input_hash"].to_numpy()[found]
+    unchanged = (found >= 0) & (stored == hashes.to_numpy())
+    changed = frame.loc[~unchanged, "unique_id"]
+    # Only records sharing a blocking value with a changed record can pair with it.
+    touched = ~unchanged
+    for column in BLOCKING_COLUMNS:
+        touched |= frame[column].isin(frame.loc[~unchanged, column].dropna()).to_numpy()
+    scored = predict(frame[touched], model, threads=threads)
+    fresh = scored.pairs
+    fresh = fresh[fresh["unique_id_l"].isin(changed) | fresh["unique_id_r"].isin(changed)]
+    position = pd.Series(frame["unique_id"].to_numpy(), index=frame_keys.to_numpy())[unchanged]
+    left = state.pairs["a_record_key"].map(position)
+    right = state.pairs["b_record_key"].map(position)
+    both = left.notna() & right.notna()
+    kept = pd.DataFrame(
+        {
+            "unique_id_l": np.minimum(left[both], right[both]).astype("int64"),
+            "unique_id_r": np.maximum(left[both], right[both]).astype("int64"),
+            "match_weight": state.pairs.loc[both, "match_weight"],
+            "match_probability": state.pairs.loc[both, "match_probability"],
+        }
+    )
+    return _ordered(pd.concat([kept, fresh], ignore_index=True)), scored.parameters, len(fresh)
+
+
+def _ordered(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs as (smaller, larger) positions in one order, so clustering sees them the same way every run."""
+    return (
+        pairs[PAIR_COLUMNS]
+        .astype({"unique_id_l": "int64", "unique_id_r": "int64"})
+        .sort_values(["unique_id_l", "unique_id_r"])
+        .reset_index(drop=True)
+    )
 
 
 def _crossing(pairs: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:

@@ -14,12 +14,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
-from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink import Linker, SettingsCreator, block_on
+from splink.internals.database_api import DatabaseAPISubClass
+
+from pipelines.matching.backends import Closable, splink_db_api
+
+logger = logging.getLogger(__name__)
 
 COLUMNS = [
     "unique_id",
@@ -59,16 +63,15 @@ def _name_comparison() -> cl.CustomComparison:
     )
 
 
+# Records sharing a value of one of these are compared (the blocking rules below).
+BLOCKING_COLUMNS = ("mobile", "id_number", "email", "rare_name")
+
+
 def settings() -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        blocking_rules_to_generate_predictions=[
-            block_on("mobile"),
-            block_on("id_number"),
-            block_on("email"),
-            block_on("rare_name"),
-        ],
+        blocking_rules_to_generate_predictions=[block_on(column) for column in BLOCKING_COLUMNS],
         comparisons=[
             _name_comparison(),
             cl.CustomComparison(
@@ -90,16 +93,37 @@ def settings() -> SettingsCreator:
     )
 
 
+TF_COLUMNS = ("name", "name_key", "mobile")
+PAIR_COLUMNS = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+# Pairs scored below this probability are not kept (nor reviewed).
+KEEP_PROBABILITY = 0.05
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """Splink's model (m, u and the prior, as its JSON) and the term frequencies it was trained with."""
+
+    settings: dict
+    term_frequencies: pd.DataFrame  # column_name, value, tf, n
+
+    def common_names(self) -> set[str]:
+        tf = self.term_frequencies
+        return set(tf.loc[tf["column_name"].eq("name_key") & (tf["n"] > RARE_NAME_RECORDS), "value"])
+
+
 @dataclass(frozen=True)
 class ScoredPairs:
     pairs: pd.DataFrame  # unique_id_l, unique_id_r, match_weight, match_probability
     parameters: pd.DataFrame  # comparison, level, m, u as estimated
 
 
-def splink_input(records: pd.DataFrame) -> pd.DataFrame:
-    """The person records Splink compares, keyed by their position."""
-    name_counts = records.groupby("name_key")["name_key"].transform("size")
-    rare = records["is_full_name"] & (name_counts <= RARE_NAME_RECORDS)
+def splink_input(records: pd.DataFrame, common_names: set[str] | None = None) -> pd.DataFrame:
+    """The person records Splink compares, keyed by their position; a name blocks alone unless common
+    (more than RARE_NAME_RECORDS records in the model's training population, or here when none given)."""
+    if common_names is None:
+        counts = records["name_key"].value_counts()
+        common_names = set(counts.index[counts > RARE_NAME_RECORDS])
+    rare = records["is_full_name"] & ~records["name_key"].isin(common_names)
     frame = pd.DataFrame(
         {
             "unique_id": records.index.to_numpy(),
@@ -145,24 +169,70 @@ def otsu_threshold(weights: np.ndarray, bins: int = 100) -> float:
     return float(edges[1:][np.argmax(between)])
 
 
-def score_pairs(records: pd.DataFrame, threads: int = 2, seed: int = 42) -> ScoredPairs:
-    """Train the model on these records and score every blocked pair with probability >= 0.05."""
-    frame = splink_input(records)
-    con = duckdb.connect(config={"threads": threads})
+def _db_api(threads: int) -> tuple[DatabaseAPISubClass, Closable]:
+    """DuckDB in-process, or the run's Spark session on the Spark engine (see `backends`)."""
+    return splink_db_api(threads)
+
+
+def _train_em(linker: Linker, table, blocking_rule) -> Linker:
+    """One EM session; where EM drives a level's m to zero (a level never seen among matches: Splink
+    refuses such a value) the session is dropped and the model stays as it was before it."""
+    before = linker.misc.save_model_to_json()
     try:
-        db_api = DuckDBAPI(connection=con)
+        linker.training.estimate_parameters_using_expectation_maximisation(blocking_rule)
+    except ValueError as error:
+        if "below the minimum allowed" not in str(error):
+            raise
+        logger.warning("EM session on %s dropped: %s", blocking_rule, error)
+        return Linker(table, before, log_level=logging.WARNING)
+    return linker
+
+
+def train(records: pd.DataFrame, threads: int = 2, seed: int = 42) -> TrainedModel:
+    """Estimate the model on these records: the prior from deterministic rules, u by random sampling,
+    m by EM blocked on mobile then on rare names; term frequencies from the same records."""
+    frame = splink_input(records)
+    db_api, con = _db_api(threads)
+    try:
         table = db_api.register(frame, dataset_display_name="party_records")
         linker = Linker(table, settings(), log_level=logging.WARNING)
         linker.training.estimate_probability_two_random_records_match(
             [block_on("id_number"), block_on("mobile", "name_key")], recall=0.7
         )
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-        linker.training.estimate_parameters_using_expectation_maximisation(block_on("mobile"))
-        linker.training.estimate_parameters_using_expectation_maximisation(block_on("rare_name"))
-        predictions = linker.inference.predict(threshold_match_probability=0.05)
-        pairs = predictions.as_pandas_dataframe()[
-            ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
-        ]
+        linker = _train_em(linker, table, block_on("mobile"))
+        linker = _train_em(linker, table, block_on("rare_name"))
+        model = linker.misc.save_model_to_json()
+        frequencies = []
+        for column in TF_COLUMNS:
+            tf = linker.table_management.compute_tf_table(column).as_pandas_dataframe()
+            counts = frame[column].value_counts().rename("n")
+            tf = tf.rename(columns={column: "value", f"tf_{column}": "tf"}).join(counts, on="value")
+            frequencies.append(tf.assign(column_name=column)[["column_name", "value", "tf", "n"]])
+    finally:
+        con.close()
+    return TrainedModel(model, pd.concat(frequencies, ignore_index=True))
+
+
+def predict(frame: pd.DataFrame, model: TrainedModel, threads: int = 2) -> ScoredPairs:
+    """Score every blocked pair of `frame` (splink_input rows) with the model and its frozen term
+    frequencies, so a pair's score depends on the pair and the model only, not on the other records."""
+    db_api, con = _db_api(threads)
+    try:
+        table = db_api.register(frame, dataset_display_name="party_records")
+        linker = Linker(table, model.settings, log_level=logging.WARNING)
+        tf = model.term_frequencies
+        for column in TF_COLUMNS:
+            lookup = tf.loc[tf["column_name"].eq(column), ["value", "tf"]]
+            lookup = lookup.rename(columns={"value": column, "tf": f"tf_{column}"})
+            linker.table_management.register_term_frequency_lookup(
+                db_api.register(lookup.reset_index(drop=True), dataset_display_name=f"tf_{column}"), column
+            )
+        if frame.empty:
+            pairs = pd.DataFrame(columns=PAIR_COLUMNS)
+        else:
+            predictions = linker.inference.predict(threshold_match_probability=KEEP_PROBABILITY)
+            pairs = predictions.as_pandas_dataframe()[PAIR_COLUMNS]
         parameters = pd.DataFrame(
             [
                 {
@@ -179,3 +249,9 @@ def score_pairs(records: pd.DataFrame, threads: int = 2, seed: int = 42) -> Scor
     finally:
         con.close()
     return ScoredPairs(pairs, parameters)
+
+
+def score_pairs(records: pd.DataFrame, threads: int = 2, seed: int = 42) -> ScoredPairs:
+    """Train on these records, then score every blocked pair of them."""
+    model = train(records, threads=threads, seed=seed)
+    return predict(splink_input(records, model.common_names()), model, threads=threads)

@@ -1,0 +1,83 @@
+"""The matching model as a lasting artefact, and the pair scores it has already given.
+
+A run scores with the stored model: Splink's m and u, the prior, the term frequencies and the set of
+common names it was trained with, and the match threshold chosen then. So a pair's score depends on the
+pair and the model only, and a day's run scores just the pairs that touch new or changed records, keeping
+every other pair's stored score: the same result as scoring everything again with the same model.
+Training again is an explicit decision (the matching asset's `retrain_model` config, or no model yet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from pipelines.matching.probabilistic import TrainedModel
+
+# Where the matching asset keeps them, in the intermediate schema.
+MODEL_TABLE = "int_match_model"
+TERM_FREQUENCY_TABLE = "int_match_term_frequencies"
+SCORED_RECORDS_TABLE = "int_match_scored_records"
+SCORED_PAIRS_TABLE = "int_match_pairs"
+MODEL_COLUMNS = ["model_version", "settings_json", "threshold_match_weight", "trained_records", "trained_at"]
+PAIR_KEY_COLUMNS = ["a_source_system", "a_source_record_id", "b_source_system", "b_source_record_id"]
+
+
+@dataclass(frozen=True)
+class MatchingModel:
+    splink: TrainedModel
+    threshold_match_weight: float
+    trained_records: int
+    trained_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    @property
+    def version(self) -> str:
+        text = json.dumps(
+            [self.splink.settings, self.threshold_match_weight, self.trained_records, self.trained_at],
+            sort_keys=True,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One row describing the model, and its term frequencies."""
+        row = [
+            self.version,
+            json.dumps(self.splink.settings, sort_keys=True),
+            self.threshold_match_weight,
+            self.trained_records,
+            self.trained_at,
+        ]
+        return pd.DataFrame([row], columns=MODEL_COLUMNS), self.splink.term_frequencies
+
+    @classmethod
+    def from_frames(cls, model: pd.DataFrame, term_frequencies: pd.DataFrame) -> MatchingModel:
+        (row,) = model.to_dict("records")
+        loaded = cls(
+            TrainedModel(json.loads(row["settings_json"]), term_frequencies),
+            float(row["threshold_match_weight"]),
+            int(row["trained_records"]),
+            str(row["trained_at"]),
+        )
+        if loaded.version != row["model_version"]:
+            raise ValueError(f"stored matching model {row['model_version']} does not match its contents")
+        return loaded
+
+
+@dataclass(frozen=True)
+class ScoredState:
+    """What the last run scored: its candidate records with a fingerprint of what Splink compared, and
+    every pair it kept (record keys on both sides), all under one model version."""
+
+    model_version: str
+    records: pd.DataFrame  # record_key, input_hash
+    pairs: pd.DataFrame  # a_record_key, b_record_key, match_weight, match_probability
+
+
+def input_hashes(frame: pd.DataFrame) -> pd.Series:
+    """A fingerprint of each record's compared values (everything but its position)."""
+    values = frame.drop(columns="unique_id").astype("string").fillna("\x00")
+    return pd.util.hash_pandas_object(values, index=False).astype("int64")
