@@ -10,6 +10,7 @@ from pipelines.matching.evidence import exact_edges, owner_edges, resolve_vins
 from pipelines.matching.graph import cluster, edges_frame
 from pipelines.matching.identity import assign_ids
 from pipelines.matching.matcher import match, record_keys, splink_candidates
+from pipelines.matching.model import MatchingModel
 from pipelines.matching.probabilistic import choose_threshold, otsu_threshold, score_pairs
 from pipelines.matching.records import conform_records
 from tests.conftest import Built
@@ -174,6 +175,33 @@ def test_a_new_month_keeps_the_ids_of_untouched_customers(sample_records: pd.Dat
     untouched = [cid for cid, members in old_members.items() if members in set(new_members)]
     assert len(untouched) > 0.8 * len(old_members)
     assert all(new_members.get(cid) == old_members[cid] for cid in untouched)
+
+
+def test_a_new_month_scored_incrementally_equals_scoring_everything(sample_records: pd.DataFrame):
+    """With the model stored after the first month, the next run scores only the pairs touching new or
+    changed records and ends exactly where scoring every pair with that model ends."""
+    earlier = sample_records[sample_records["event_date"] < pd.Timestamp("2026-10-01")]
+    before = match(earlier)
+    assert before.stats["model_trained_this_run"]
+    stored = MatchingModel.from_frames(*before.model.to_frames())
+    assert stored.version == before.model.version
+    previous = pd.DataFrame(
+        {"record_key": record_keys(before.xref), "customer_id": before.xref["customer_id"]}
+    )
+    incremental = match(sample_records, previous, model=stored, state=before.state)
+    everything = match(sample_records, previous, model=stored)
+    assert not incremental.stats["model_trained_this_run"]
+    scored, total = (
+        incremental.stats["splink_pairs_scored_this_run"],
+        incremental.stats["splink_scored_pairs"],
+    )
+    assert 0 < scored < 0.1 * total == 0.1 * everything.stats["splink_pairs_scored_this_run"]
+    ordered = ["source_system", "source_record_id"]
+    pd.testing.assert_frame_equal(
+        incremental.xref.sort_values(ordered).reset_index(drop=True),
+        everything.xref.sort_values(ordered).reset_index(drop=True),
+    )
+    pd.testing.assert_frame_equal(incremental.review_pairs, everything.review_pairs)
 
 
 def test_blocking_grows_near_linearly(built: Built, sample_records: pd.DataFrame):
