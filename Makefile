@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test eval dev lint format clean browser query docs erase
+.PHONY: setup run test eval dev lint format clean browser query docs erase bench
 
 setup: $(STAMP) $(MANIFEST)
 
@@ -50,6 +50,12 @@ docs: setup
 ## Erase one person on request from every table: CUSTOMER_ID=..., MOBILE=... or ID_NUMBER=... (DRY_RUN=1 to look first).
 erase: setup
 	$(BIN)/python -m pipelines.privacy erase $(if $(CUSTOMER_ID),--customer-id "$(CUSTOMER_ID)")$(if $(MOBILE),--mobile "$(MOBILE)")$(if $(ID_NUMBER),--id-number "$(ID_NUMBER)")$(if $(DRY_RUN), --dry-run)
+
+## The platform benchmark at each of SIZES customers (data cached in benchmarks/.cache, results in
+## benchmarks/results): every stage beside the floor and the matching peers; INCREMENTAL=1 adds a day's run.
+SIZES ?= 10000,100000
+bench: setup
+	$(BIN)/python benchmarks/bench.py --sizes $(SIZES)$(if $(INCREMENTAL), --incremental)
 
 ## Score customer_xref against the generated ground truth.
 eval: setup

@@ -28,11 +28,17 @@ def conform_column(values: pd.Series, fn: Callable[[Any], Any]) -> pd.DataFrame:
     rows.append(getter(null_result))  # position len(uniques): the null rows
     full_codes = np.full(len(values), len(uniques), dtype=np.intp)
     full_codes[mask] = codes
+    # Each field is typed once per distinct value, then spread to the rows: the values present in the
+    # column (the null result only where there are null rows) decide the dtype, as they would row by row.
+    used = rows if not mask.all() else rows[:-1]
     columns: dict[str, Any] = {}
     for position, name in enumerate(names):
-        table = np.empty(len(rows), dtype=object)
-        table[:] = [row[position] for row in rows]
-        column = pd.Series(table.take(full_codes), index=values.index, name=name)
+        table = np.empty(len(used), dtype=object)
+        table[:] = [row[position] for row in used]
         is_flag = all(isinstance(row[position], bool) for row in rows)
-        columns[name] = column.astype(bool) if is_flag else column.infer_objects()
+        distinct = pd.Series(table, name=name)
+        distinct = distinct.astype(bool) if is_flag else distinct.infer_objects()
+        column = distinct.take(full_codes)
+        column.index = values.index
+        columns[name] = column
     return pd.DataFrame(columns, index=values.index)

@@ -68,10 +68,18 @@ def behaviour_matrix(features: pd.DataFrame) -> pd.DataFrame:
 
 def score_k(x: np.ndarray, k_range: range = K_RANGE, random_state: int = RANDOM_STATE) -> pd.DataFrame:
     """Silhouette (on a seeded sample when large), Calinski-Harabasz, Davies-Bouldin and inertia per k."""
-    rows = []
+    return _fit_and_score(x, k_range, random_state)[0]
+
+
+def _fit_and_score(
+    x: np.ndarray, k_range: range, random_state: int
+) -> tuple[pd.DataFrame, dict[int, KMeans]]:
+    """The scores of every k and its fitted model (seeded: refitting the chosen k would give the same)."""
+    rows, models = [], {}
     sample = min(SILHOUETTE_SAMPLE, len(x))
     for k in k_range:
         model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(x)
+        models[k] = model
         rows.append(
             {
                 "k": k,
@@ -83,7 +91,7 @@ def score_k(x: np.ndarray, k_range: range = K_RANGE, random_state: int = RANDOM_
                 "inertia": float(model.inertia_),
             }
         )
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS), models
 
 
 def _label(centre: pd.Series, top: int = 2) -> str:
@@ -102,9 +110,11 @@ def cluster_customers(
     # Silhouette needs 2 <= k < distinct points: with fewer than 3 distinct customers k is 1, unscored.
     usable = range(k_range.start, min(k_range.stop, len(np.unique(x, axis=0)) if len(x) else 0))
     with threadpool_limits(limits=1, user_api="openmp"):
-        scores = score_k(x, usable, random_state)
+        scores, models = _fit_and_score(x, usable, random_state)
         k = int(scores.loc[scores["silhouette"].idxmax(), "k"]) if len(scores) else 1
-        model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(x) if len(x) else None
+        model = models.get(k)
+        if model is None and len(x):
+            model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(x)
     scores = scores.assign(chosen=scores["k"] == k)
     if model is None:
         empty = pd.DataFrame({"customer_id": [], "cluster": [], "cluster_label": []})
