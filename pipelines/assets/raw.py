@@ -29,7 +29,10 @@ def _land_feed(
     registry_query: str | None = None,
 ) -> Sequence[dg.MaterializeResult]:
     if not raw_data.path.is_dir():
-        raise dg.Failure(f"raw folder {raw_data.path} does not exist: deliver files there or set CRM_RAW_DIR")
+        raise dg.Failure(
+            f"raw folder {raw_data.path} does not exist: deliver files there or set CRM_RAW_DIR",
+            allow_retries=False,
+        )
     files = [f for f in discover(raw_data.path) if feeds.owner_feed(f.rel_path) == feed]
     with warehouse.connect() as con:
         ensure_raw_tables(con, L.LAYOUTS)
