@@ -362,10 +362,11 @@ def score(layout: Layout, tables: list[str], warehouse: Path | None = None) -> d
 
 
 def git_commit() -> str:
-    """The checkout's commit, ``-dirty`` when the working tree has changes."""
+    """The checkout's commit, ``-dirty`` when the working tree has changes; outside a git checkout (an
+    exported tree) ``CRM_BENCH_COMMIT`` names it."""
     command = ["git", "describe", "--always", "--dirty"]
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
+    return done.stdout.strip() or os.environ.get("CRM_BENCH_COMMIT", "unknown")
 
 
 def machine() -> str:
