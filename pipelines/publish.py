@@ -246,7 +246,7 @@ def publish(warehouse: Warehouse, target: AnalystCopy) -> tuple[Snapshot, dict[s
 
 def _failed_steps(context: dg.AssetExecutionContext) -> list[str]:
     records = context.instance.get_records_for_run(
-        run_id=context.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+        run_id=context.run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
     ).records
     return sorted({r.event_log_entry.step_key or "?" for r in records})
 
