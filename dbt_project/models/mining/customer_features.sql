@@ -111,12 +111,15 @@ aggregated as (
     group by customer_id, as_of_date
 ),
 
+{#- The labels below ask only about service visits in the 12 months after a snapshot (90 days, 12 months):
+    only those visits are joined to it, a fraction of all events in the 24 months after. -#}
 future as (
     select snapshots.*, events.*
     from snapshots
     inner join events
         on events.event_date >= snapshots.as_of_date
-        and events.event_date < snapshots.until_24m
+        and events.event_date < snapshots.until_12m
+    where events.is_visit
 ),
 
 future_flags as (
