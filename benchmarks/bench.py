@@ -248,9 +248,19 @@ def benchmark(customers: int, seed: int, incremental: bool) -> dict[str, Any]:
         },
         "scores": scores,
     }
+    write_result(result)
     if incremental:
         result["incremental"] = incremental_day(layout)
+        write_result(result)
     return result
+
+
+def write_result(result: dict[str, Any]) -> None:
+    """One size's report and figures under ``benchmarks/results`` (again once its incremental day ran)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    size = result["customers"]
+    (RESULTS / f"bench-{size}.md").write_text(report_markdown(result), encoding="utf-8")
+    (RESULTS / f"bench-{size}.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
 
 
 # --- reports ----------------------------------------------------------------------------------------------
@@ -390,12 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in (int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()):
         result = benchmark(size, args.seed, args.incremental)
         results.append(result)
-        markdown = report_markdown(result)
-        (RESULTS / f"bench-{size}.md").write_text(markdown, encoding="utf-8")
-        (RESULTS / f"bench-{size}.json").write_text(
-            json.dumps(result, indent=2, default=str), encoding="utf-8"
-        )
-        print(markdown, flush=True)
+        print(report_markdown(result), flush=True)
     (RESULTS / "bench.md").write_text(summary_markdown(results), encoding="utf-8")
     print(summary_markdown(results))
     return 0
