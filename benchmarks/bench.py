@@ -344,6 +344,13 @@ def report_markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| **job** | **{base_wall:.1f}** | **{day_wall:.1f}** | **{day_wall / base_wall:.2f}** |"
         )
+        matched = _metadata(inc["day"], CLUSTERED)
+        if "splink_pairs_scored_this_run" in matched:
+            lines += [
+                "",
+                f"The day's matching scored {matched['splink_pairs_scored_this_run']:,} of "
+                f"{matched.get('splink_scored_pairs', 0):,} candidate pairs (the rest reused).",
+            ]
     lines += ["", "Stages:", ""]
     lines += [f"- {stage}: {note}" for stage, note in STAGE_NOTES.items()]
     lines += ["", "| step | stage | wall s | CPU s | peak RSS GB |", "|---|---|---:|---:|---:|"]
