@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test eval dev lint format clean browser query docs erase bench
+.PHONY: setup run test eval dev lint format clean browser query docs erase bench java
 
 setup: $(STAMP) $(MANIFEST)
 
@@ -21,12 +21,12 @@ $(MANIFEST): $(STAMP) $(shell find dbt_project/models dbt_project/macros dbt_pro
 	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
 
 ## Build data/warehouse.duckdb (or $$CRM_WAREHOUSE_PATH) from data/raw (or $$CRM_RAW_DIR).
-run: setup
+run: setup $(if $(filter spark,$(CRM_ENGINE)),java)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m pipelines.run
 
 ## Run the test suite.
-test: setup browser
+test: setup browser java
 	$(BIN)/python -m pytest
 
 ## Debian's chromium and chromium-driver for tests/test_browser.py, installed (as root) when missing.
@@ -35,6 +35,15 @@ browser:
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 		else echo "chromium is missing: run 'sudo make browser' (the browser test is skipped until then)"; fi; \
+	fi
+
+## Java 17 for pyspark (CRM_ENGINE=spark and tests/test_spark.py): Debian's openjdk-17-jre-headless, installed
+## (as root) when no java is on the PATH.
+java:
+	@if ! command -v java >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+		else echo "java is missing: run 'sudo make java' (the Spark test is skipped until then)"; fi; \
 	fi
 
 ## A read-only SQL shell on the analysts' published copy; SQL="select ..." runs one statement and exits.

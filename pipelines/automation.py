@@ -107,8 +107,11 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 )
 
 
-def with_operations(*assets: dg.AssetsDefinition) -> Sequence[dg.AssetsDefinition]:
+def with_operations(*assets: dg.AssetsDefinition, publish: bool = True) -> Sequence[dg.AssetsDefinition]:
     """The platform's assets plus the analysts' published copy downstream of every mart (and every other
-    asset past the intermediate layer), all with their automation applied."""
+    asset past the intermediate layer), all with their automation applied. The copy is a DuckDB file:
+    `publish=False` (the Spark engine, whose marts analysts query on Spark) leaves it out."""
+    if not publish:
+        return with_automation(assets)
     upstream = [key for asset in assets for key in asset.keys if key.path[0] not in BUILD_LAYERS]
     return with_automation([*assets, build_published_warehouse(upstream)])

@@ -1,4 +1,5 @@
-"""Resources, configured in one place: the DuckDB warehouse, the raw folder and dbt."""
+"""Resources, configured in one place: the warehouse (DuckDB, or Spark with DuckDB as landing store), the
+raw folder and dbt."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pyspark.sql import SparkSession
+
+from pipelines.tables import DuckDBTables, SparkTables, Tables
 
 # Share of the machine's memory DuckDB may use when neither the resource nor the environment says: the
 # rest is left to the pandas, Splink and scikit-learn work that runs in the same process.
@@ -41,11 +45,21 @@ class Warehouse(dg.ConfigurableResource):
     DuckDB gets `threads` (default `CRM_DUCKDB_THREADS` or every core this process may use) and
     `memory_limit` (default `CRM_DUCKDB_MEMORY_LIMIT` or half the machine's memory; beyond it DuckDB spills
     to a temporary folder beside the warehouse).
+
+    With `engine="spark"` the DuckDB file is the landing store only (raw tables, manifest, quarantine,
+    exported as Parquet for Spark) and every other table lives in Spark's metastore under `spark_dir`.
+    Python assets reach their tables through `tables()`, whichever the engine.
     """
 
     path: str
     threads: int = 0
     memory_limit: str = ""
+    engine: str = "duckdb"
+    spark_dir: str = ""
+
+    @property
+    def on_spark(self) -> bool:
+        return self.engine == "spark"
 
     @property
     def thread_count(self) -> int:
@@ -68,6 +82,24 @@ class Warehouse(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+    @contextmanager
+    def spark(self) -> Iterator[SparkSession]:
+        """A Spark session on the warehouse's metastore for one asset (see `pipelines.spark`)."""
+        from pipelines.spark import spark_session
+
+        with spark_session(Path(self.spark_dir), self.thread_count) as session:
+            yield session
+
+    @contextmanager
+    def tables(self) -> Iterator[Tables]:
+        """The engine's tables, read and written as pandas frames, for one asset."""
+        if self.on_spark:
+            with self.spark() as session:
+                yield SparkTables(session)
+        else:
+            with self.connect() as con:
+                yield DuckDBTables(con)
 
 
 class RawData(dg.ConfigurableResource):

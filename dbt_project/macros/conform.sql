@@ -22,6 +22,14 @@
     {{ return(adapter.dispatch('parse_local_timestamp', 'crm')(expr)) }}
 {%- endmacro %}
 
+{% macro spark__parse_date(expr) -%}
+    coalesce(
+        to_date(trim({{ expr }}), 'yyyy-MM-dd'),
+        to_date(trim({{ expr }}), 'yyyyMMdd'),
+        to_date(trim({{ expr }}), 'yyyy/MM/dd')
+    )
+{%- endmacro %}
+
 {% macro default__parse_local_timestamp(expr) -%}
     coalesce(
         try_strptime(replace(left(trim({{ expr }}), 19), 'T', ' '), '%Y-%m-%d %H:%M:%S'),
@@ -29,9 +37,25 @@
     )
 {%- endmacro %}
 
+{% macro spark__parse_local_timestamp(expr) -%}
+    coalesce(
+        to_timestamp(replace(left(trim({{ expr }}), 19), 'T', ' '), 'yyyy-MM-dd HH:mm:ss'),
+        to_timestamp(left(trim({{ expr }}), 10), 'yyyy-MM-dd')
+    )
+{%- endmacro %}
+
 {#- An amount such as `1,234.50` or `¥1234`; null where it is not a number. -#}
 {% macro parse_amount(expr) -%}
+    {{ return(adapter.dispatch('parse_amount', 'crm')(expr)) }}
+{%- endmacro %}
+
+{% macro default__parse_amount(expr) -%}
     try_cast(regexp_replace(trim({{ expr }}), '[,¥￥元\s]', '', 'g') as decimal(14, 2))
+{%- endmacro %}
+
+{#- Spark replaces every match without a flag, and reads a backslash in a literal as an escape. -#}
+{% macro spark__parse_amount(expr) -%}
+    try_cast(regexp_replace(trim({{ expr }}), '[,¥￥元\\s]', '') as decimal(14, 2))
 {%- endmacro %}
 
 {% macro parse_bool(expr) -%}

@@ -4,9 +4,9 @@
 {% macro mask_phone(expr) -%}
     case
         when {{ expr }} is null then null
-        when length(regexp_replace({{ expr }}, '^\+86|\D', '', 'g')) < 8 then '****'
-        else left(regexp_replace({{ expr }}, '^\+86|\D', '', 'g'), 3) || '****'
-            || right(regexp_replace({{ expr }}, '^\+86|\D', '', 'g'), 4)
+        when length({{ national_digits(expr) }}) < 8 then '****'
+        else left({{ national_digits(expr) }}, 3) || '****'
+            || right({{ national_digits(expr) }}, 4)
     end
 {%- endmacro %}
 
@@ -35,4 +35,17 @@
         when length({{ expr }}) <= 4 then repeat('*', length({{ expr }}))
         else left({{ expr }}, 2) || repeat('*', length({{ expr }}) - 4) || right({{ expr }}, 2)
     end
+{%- endmacro %}
+
+{#- The digits of a phone without its +86 prefix. -#}
+{% macro national_digits(expr) -%}
+    {{ return(adapter.dispatch('national_digits', 'crm')(expr)) }}
+{%- endmacro %}
+
+{% macro default__national_digits(expr) -%}
+    regexp_replace({{ expr }}, '^\+86|\D', '', 'g')
+{%- endmacro %}
+
+{% macro spark__national_digits(expr) -%}
+    regexp_replace({{ expr }}, '^\\+86|\\D', '')
 {%- endmacro %}

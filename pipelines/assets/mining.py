@@ -1,13 +1,15 @@
 """Mining in Python, between the dbt mining inputs (events, features) and the segment tables built on them:
 lifetime value with lifetimes, behaviour clusters with scikit-learn."""
 
+from datetime import date
+
 import dagster as dg
-import duckdb
 import pandas as pd
 
 from pipelines.mining.clusters import cluster_customers
 from pipelines.mining.clv import fit_clv, holdout_visits
 from pipelines.resources import Warehouse
+from pipelines.tables import Tables
 
 SCHEMA = "marts"
 GROUP = "mining"
@@ -35,13 +37,9 @@ CLV_COLUMNS = [
 ]
 
 
-def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    con.execute(f"create schema if not exists {SCHEMA}")
-    con.register("_frame", frame)
-    try:
-        con.execute(f"create or replace table {SCHEMA}.{table} as select * from _frame")
-    finally:
-        con.unregister("_frame")
+def _as_of(tables: Tables) -> date:
+    """The mining as-of date (`marts.mining_as_of`, one row)."""
+    return pd.Timestamp(tables.read(SCHEMA, "mining_as_of")["as_of_date"].iloc[0]).date()
 
 
 def _md_table(frame: pd.DataFrame) -> dg.MetadataValue:
@@ -70,19 +68,22 @@ def _md_table(frame: pd.DataFrame) -> dg.MetadataValue:
     ),
 )
 def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
-    with warehouse.connect() as con:
-        as_of = con.execute(f"select as_of_date from {SCHEMA}.mining_as_of").fetchall()[0][0]
-        visits = con.execute(
-            f"""
-            select customer_id, event_date, amount
-            from {SCHEMA}.fct_customer_events
-            where event_type = 'service' and service_kind <> 'recall' and station_type = 'authorized'
-                and event_date < ?
-            """,
-            [as_of],
-        ).fetchdf()
-        groups = con.execute(f"select customer_id, customer_type from {SCHEMA}.dim_customer").fetchdf()
-        groups = groups.set_index("customer_id")["customer_type"]
+    with warehouse.tables() as tables:
+        as_of = _as_of(tables)
+        events = tables.read(SCHEMA, "fct_customer_events")
+        authorised_visit = (
+            events["event_type"].eq("service")
+            & events["service_kind"].notna()
+            & events["service_kind"].ne("recall")
+            & events["station_type"].eq("authorized")
+            & (events["event_date"] < pd.Timestamp(as_of))
+        ).fillna(False)
+        visits = (
+            events.loc[authorised_visit, ["customer_id", "event_date", "amount"]]
+            .sort_values(["customer_id", "event_date", "amount"], kind="stable")
+            .reset_index(drop=True)
+        )
+        groups = tables.read(SCHEMA, "dim_customer").set_index("customer_id")["customer_type"].sort_index()
         fit = fit_clv(visits, as_of, groups)
         table = (
             fit.customers.reset_index()
@@ -100,7 +101,7 @@ def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
             .reindex(columns=CLV_COLUMNS)
             .astype({"model_group": "string"})
         )
-        _replace_table(con, "customer_clv", table)
+        tables.replace(SCHEMA, "customer_clv", table)
     holdout = holdout_visits(visits, as_of, groups)
     params = {
         group: {
@@ -168,20 +169,18 @@ def _holdout_check(holdout: dict) -> dg.AssetCheckResult:
     ],
 )
 def customer_clusters(warehouse: Warehouse):
-    with warehouse.connect() as con:
-        features = con.execute(
-            f"""
-            select features.*
-            from {SCHEMA}.customer_features as features
-            inner join {SCHEMA}.mining_as_of as mining_as_of on features.as_of_date = mining_as_of.as_of_date
-            where features.n_vehicles_bought > 0 or features.n_service_visits > 0
-            order by features.customer_id
-            """
-        ).fetchdf()
+    with warehouse.tables() as tables:
+        as_of = _as_of(tables)
+        features = tables.read(SCHEMA, "customer_features")
+        active = features["n_vehicles_bought"].gt(0) | features["n_service_visits"].gt(0)
+        features = (
+            features[features["as_of_date"].eq(pd.Timestamp(as_of)) & active]
+            .sort_values("customer_id")
+            .reset_index(drop=True)
+        )
         clustering = cluster_customers(features)
-        as_of = con.execute(f"select as_of_date from {SCHEMA}.mining_as_of").fetchall()[0][0]
-        _replace_table(con, "customer_clusters", clustering.assignments.assign(as_of_date=as_of))
-        _replace_table(con, "customer_cluster_scores", clustering.scores.assign(as_of_date=as_of))
+        tables.replace(SCHEMA, "customer_clusters", clustering.assignments.assign(as_of_date=as_of))
+        tables.replace(SCHEMA, "customer_cluster_scores", clustering.scores.assign(as_of_date=as_of))
     best = clustering.scores.loc[clustering.scores["chosen"], "silhouette"]
     yield dg.MaterializeResult(
         asset_key=[SCHEMA, "customer_clusters"],

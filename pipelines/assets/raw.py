@@ -1,17 +1,24 @@
 """Extraction: one asset per feed and registry, landing every delivered file in the `raw` schema."""
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import dagster as dg
 
 from pipelines.extract import feeds
 from pipelines.extract import layouts as L
 from pipelines.extract.landing import RAW_SCHEMA, DeliveredFile, Parser, discover, ensure_raw_tables, land
+from pipelines.extract.parquet import export_raw_parquet
 from pipelines.resources import RawData, Warehouse
 
 GROUP = "raw"
 KINDS = {"python", "duckdb"}
 OWNERS = ["team:data-platform"]
+
+
+def raw_parquet_dir(warehouse: Warehouse) -> Path:
+    """Where the landed tables are exported as Parquet when the warehouse runs on Spark."""
+    return Path(warehouse.spark_dir) / RAW_SCHEMA
 
 
 def _key(layout: L.Layout) -> dg.AssetKey:
@@ -47,6 +54,8 @@ def _land_feed(
         quarantined = con.execute(
             f"select count(*) from {RAW_SCHEMA}.quarantine where feed = ?", [feed]
         ).fetchall()[0][0]
+        if warehouse.on_spark:
+            export_raw_parquet(con, [layout.table for layout in tables], raw_parquet_dir(warehouse))
     context.log.info(
         f"{feed}: {summary.files_loaded} files loaded, {summary.files_unchanged} unchanged, "
         f"{summary.rows_loaded} rows loaded, {summary.rows_quarantined} quarantined"

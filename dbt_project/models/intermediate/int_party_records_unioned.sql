@@ -26,9 +26,9 @@ party_records as (
     select
         source_system, source_record_id, invoice_date as event_date, customer_type as party_type_hint,
         customer_name as name_raw, mobile as phone_raw, phone as phone_alt_raw, id_type_label,
-        id_number as id_raw, vin as vin_raw, cast(null as varchar) as plate_raw,
-        cast(null as varchar) as email_raw, province as province_raw, city as city_raw,
-        address as address_raw, dealer_code, cast(null as varchar) as station_code
+        id_number as id_raw, vin as vin_raw, cast(null as {{ dbt.type_string() }}) as plate_raw,
+        cast(null as {{ dbt.type_string() }}) as email_raw, province as province_raw, city as city_raw,
+        address as address_raw, dealer_code, cast(null as {{ dbt.type_string() }}) as station_code
     from sales
     union all
     select

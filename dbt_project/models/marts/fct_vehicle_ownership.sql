@@ -33,10 +33,10 @@ flagged as (
 numbered as (
     select
         *,
-        sum(starts_period) over (
+        cast(sum(starts_period) over (
             partition by vin order by event_date, source_system, source_record_id
             rows between unbounded preceding and current row
-        ) as period_number
+        ) as bigint) as period_number
     from flagged
 ),
 

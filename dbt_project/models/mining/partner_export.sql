@@ -18,7 +18,7 @@ final as (
         {% if target.type == 'spark' -%}
         sha2({{ salted_id }}, 256)
         {%- else -%}
-        sha256({{ salted_id }})
+        {{ sha256_hex(salted_id) }}
         {%- endif %} as partner_key,
         segments.as_of_date,
         segments.customer_type,

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=staging_materialized(),
         incremental_strategy='delete+insert',
         unique_key='source_record_id',
         pre_hook="{{ delete_relanded_rows([source('raw', 'dealer_leads_vendor_a'), source('raw', 'dealer_leads_vendor_b')]) }}",
@@ -19,13 +19,13 @@ renamed_a as (
     select
         _dealer_code as dealer_code,
         'A' as dms_vendor,
-        trim("线索编号") as lead_no,
-        {{ clean('"客户姓名"') }} as customer_name,
-        {{ clean('"手机号码"') }} as mobile,
-        {{ clean('"意向车型"') }} as model_interest,
-        {{ parse_date('"到店日期"') }} as visit_date,
-        {{ clean('"线索来源"') }} as channel,
-        {{ parse_bool('"是否试驾"') }} as test_drive,
+        trim({{ adapter.quote('线索编号') }}) as lead_no,
+        {{ clean(adapter.quote('客户姓名')) }} as customer_name,
+        {{ clean(adapter.quote('手机号码')) }} as mobile,
+        {{ clean(adapter.quote('意向车型')) }} as model_interest,
+        {{ parse_date(adapter.quote('到店日期')) }} as visit_date,
+        {{ clean(adapter.quote('线索来源')) }} as channel,
+        {{ parse_bool(adapter.quote('是否试驾')) }} as test_drive,
         _file_path,
         _row_number,
         _delivered_at,

@@ -1,0 +1,44 @@
+{#- What differs between the engines beyond dbt's cross-database macros: how staging is materialised, the
+    SHA-256 function, and where Spark finds the landed raw tables. -#}
+
+{#- Staging is incremental on DuckDB (delete+insert of the record ids that changed). Spark's Parquet tables
+    cannot delete rows, so there staging is rebuilt whole on every run: the same rows either way. -#}
+{% macro staging_materialized() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}
+
+{#- Hex SHA-256 of a text expression. -#}
+{% macro sha256_hex(expr) -%}
+    {{ return(adapter.dispatch('sha256_hex', 'crm')(expr)) }}
+{%- endmacro %}
+
+{% macro default__sha256_hex(expr) -%}
+    sha256({{ expr }})
+{%- endmacro %}
+
+{% macro spark__sha256_hex(expr) -%}
+    sha2({{ expr }}, 256)
+{%- endmacro %}
+
+{#- on-run-start: the `raw` sources as tables. DuckDB holds them already (the landing store). On Spark the
+    raw assets export each landed table as Parquet (`$CRM_SPARK_DIR/raw/<table>/`, see
+    pipelines/extract/parquet.py) and each source becomes a table over its folder. -#}
+{% macro register_raw_sources() -%}
+    {{ return(adapter.dispatch('register_raw_sources', 'crm')()) }}
+{%- endmacro %}
+
+{% macro default__register_raw_sources() -%}
+{%- endmacro %}
+
+{% macro spark__register_raw_sources() -%}
+    {%- if execute -%}
+        {%- set folder = env_var('CRM_SPARK_DIR', '../data/warehouse_spark') ~ '/raw' -%}
+        {%- do run_query('create database if not exists raw') -%}
+        {%- for source in graph.sources.values() if source.source_name == 'raw' -%}
+            {%- do run_query(
+                'create table if not exists raw.' ~ source.name
+                ~ " using parquet location '" ~ folder ~ '/' ~ source.name ~ "'"
+            ) -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}

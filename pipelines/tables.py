@@ -1,0 +1,95 @@
+"""Reading and writing whole warehouse tables from Python assets, whichever engine holds them.
+
+`Tables` is what the Python assets (conforming, matching, mining) see: a table read as a pandas frame and a
+frame written as a table. `DuckDBTables` works on an open DuckDB connection; `SparkTables` on a Spark
+session with the warehouse's metastore, and hands frames over through Arrow with DuckDB's pandas
+conversion, so both engines give a Python asset the same frame (dates and timestamps as datetime64,
+decimals as floats) and take the same frame back.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from pyspark.sql import SparkSession
+
+
+class Tables(Protocol):
+    def read(self, schema: str, table: str) -> pd.DataFrame: ...
+
+    def exists(self, schema: str, table: str) -> bool: ...
+
+    def replace(self, schema: str, table: str, frame: pd.DataFrame) -> None: ...
+
+    def append(self, schema: str, table: str, frame: pd.DataFrame) -> None: ...
+
+
+class DuckDBTables:
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def read(self, schema: str, table: str) -> pd.DataFrame:
+        return self.con.execute(f"select * from {schema}.{table}").fetchdf()
+
+    def exists(self, schema: str, table: str) -> bool:
+        found = self.con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+        return found[0][0] > 0
+
+    def replace(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+        self.con.execute(f"create schema if not exists {schema}")
+        self.con.register("_frame", frame)
+        try:
+            self.con.execute(f"create or replace table {schema}.{table} as select * from _frame")
+        finally:
+            self.con.unregister("_frame")
+
+    def append(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+        self.con.execute(f"create schema if not exists {schema}")
+        self.con.register("_frame", frame)
+        try:
+            self.con.execute(f"create table if not exists {schema}.{table} as select * from _frame limit 0")
+            self.con.execute(f"insert into {schema}.{table} by name select * from _frame")
+        finally:
+            self.con.unregister("_frame")
+
+
+def _as_arrow(frame: pd.DataFrame) -> pa.Table:
+    """The frame typed as DuckDB types it (so both engines store the same column types); columns of nulls
+    only, which Parquet cannot store, as text."""
+    table = duckdb.from_df(frame).to_arrow_table()
+    for index, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(pa.string()))
+    return table
+
+
+class SparkTables:
+    def __init__(self, spark: SparkSession) -> None:
+        self.spark = spark
+
+    def read(self, schema: str, table: str) -> pd.DataFrame:
+        arrow = self.spark.table(f"{schema}.{table}").toArrow()
+        return duckdb.from_arrow(arrow).fetchdf()
+
+    def exists(self, schema: str, table: str) -> bool:
+        return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))
+
+    def replace(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+        self.spark.sql(f"create database if not exists {schema}")
+        data = self.spark.createDataFrame(_as_arrow(frame))
+        data.write.mode("overwrite").format("parquet").saveAsTable(f"{schema}.{table}")
+
+    def append(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+        self.spark.sql(f"create database if not exists {schema}")
+        data = self.spark.createDataFrame(_as_arrow(frame))
+        if self.exists(schema, table):
+            columns = self.spark.table(f"{schema}.{table}").columns
+            data.select(*columns).write.insertInto(f"{schema}.{table}")
+        else:
+            data.write.format("parquet").saveAsTable(f"{schema}.{table}")
