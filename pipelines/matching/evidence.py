@@ -169,16 +169,13 @@ def mobile_only_edges(records: pd.DataFrame, labels: np.ndarray, following: pd.I
     if named.empty or nameless.empty:
         return edges_frame([], [], "mobile_only", 0.0, 0.0)
     holders = (
-        named.reset_index(names="holder_pos")
-        .groupby(["mobile", "label"], as_index=False)
-        .agg(holder_pos=("holder_pos", "min"), surnames=("surname", lambda s: frozenset(s.dropna())))
+        named.reset_index(names="holder_pos").groupby(["mobile", "label"], as_index=False)["holder_pos"].min()
     )
     joined = nameless.reset_index(names="pos")[["pos", "mobile", "surname"]].merge(holders, on="mobile")
-    compatible = [
-        not isinstance(surname, str) or surname in surnames
-        for surname, surnames in zip(joined["surname"], joined["surnames"], strict=True)
-    ]
-    joined = joined[compatible]
+    # A nameless record giving a surname joins only a holder whose named records carry that surname.
+    surnames = named[["mobile", "label", "surname"]].dropna().drop_duplicates().assign(same_surname=True)
+    joined = joined.merge(surnames, on=["mobile", "label", "surname"], how="left")
+    joined = joined[joined["surname"].isna() | joined["same_surname"].eq(True)]
     unique = joined[joined.groupby("pos")["label"].transform("nunique") == 1].drop_duplicates("pos")
     return edges_frame(
         unique["holder_pos"],

@@ -60,9 +60,10 @@ class _Clusters:
         self.size = np.bincount(first, minlength=n).tolist()
         self.ids: dict[int, frozenset[str]] = {}
         known = person_ids.dropna()
-        if len(known):
-            grouped = pd.Series(known.to_numpy()).groupby(first[known.index.to_numpy()]).agg(frozenset)
-            self.ids = grouped.to_dict()
+        held: dict[int, set[str]] = {}
+        for root, person_id in set(zip(first[known.index.to_numpy()].tolist(), known.tolist(), strict=True)):
+            held.setdefault(root, set()).add(person_id)
+        self.ids = {root: frozenset(found) for root, found in held.items()}
         self.cannot: dict[int, set[int]] = {}
         for record, partners in cannot.items():
             self.cannot.setdefault(first[record], set()).update(partners)
