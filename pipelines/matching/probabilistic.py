@@ -174,16 +174,16 @@ def _db_api(threads: int) -> tuple[DatabaseAPISubClass, Closable]:
     return splink_db_api(threads)
 
 
-def _train_em(linker: Linker, table, blocking_rule) -> Linker:
+def _train_em(linker: Linker, table, column: str) -> Linker:
     """One EM session; where EM drives a level's m to zero (a level never seen among matches: Splink
     refuses such a value) the session is dropped and the model stays as it was before it."""
     before = linker.misc.save_model_to_json()
     try:
-        linker.training.estimate_parameters_using_expectation_maximisation(blocking_rule)
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(column))
     except ValueError as error:
         if "below the minimum allowed" not in str(error):
             raise
-        logger.warning("EM session on %s dropped: %s", blocking_rule, error)
+        logger.warning("EM session blocked on %s dropped: %s", column, error)
         return Linker(table, before, log_level=logging.WARNING)
     return linker
 
@@ -200,8 +200,8 @@ def train(records: pd.DataFrame, threads: int = 2, seed: int = 42) -> TrainedMod
             [block_on("id_number"), block_on("mobile", "name_key")], recall=0.7
         )
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-        linker = _train_em(linker, table, block_on("mobile"))
-        linker = _train_em(linker, table, block_on("rare_name"))
+        linker = _train_em(linker, table, "mobile")
+        linker = _train_em(linker, table, "rare_name")
         model = linker.misc.save_model_to_json()
         frequencies = []
         for column in TF_COLUMNS:
