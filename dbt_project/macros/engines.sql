@@ -42,3 +42,17 @@
         {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- True when the whole of `expr` matches the regular expression `pattern`. -#}
+{% macro full_match(expr, pattern) -%}
+    {{ return(adapter.dispatch('full_match', 'crm')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__full_match(expr, pattern) -%}
+    regexp_full_match({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{#- Spark reads a backslash in a literal as an escape: each is doubled. -#}
+{% macro spark__full_match(expr, pattern) -%}
+    ({{ expr }} rlike '^(?:{{ pattern | replace('\\', '\\\\') }})$')
+{%- endmacro %}

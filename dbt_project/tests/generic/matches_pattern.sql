@@ -4,6 +4,6 @@
 select {{ column_name }} as value
 from {{ model }}
 where {{ column_name }} is not null
-    and not regexp_full_match({{ column_name }}, '{{ pattern }}')
+    and not {{ full_match(column_name, pattern) }}
 
 {% endtest %}
