@@ -7,7 +7,7 @@ import dagster as dg
 
 from pipelines.extract import feeds
 from pipelines.extract import layouts as L
-from pipelines.extract.landing import RAW_SCHEMA, DeliveredFile, Parser, discover, ensure_raw_tables, land
+from pipelines.extract.landing import RAW_SCHEMA, DeliveredFile, Parser, ensure_raw_tables, land
 from pipelines.extract.parquet import export_raw_parquet
 from pipelines.resources import RawData, Warehouse
 
@@ -40,7 +40,7 @@ def _land_feed(
             f"raw folder {raw_data.path} does not exist: deliver files there or set CRM_RAW_DIR",
             allow_retries=False,
         )
-    files = [f for f in discover(raw_data.path) if feeds.owner_feed(f.rel_path) == feed]
+    files = feeds.feed_files(raw_data.path, feed)
     with warehouse.connect() as con:
         ensure_raw_tables(con, L.LAYOUTS)
         if registry_query is not None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from pipelines.extract import layouts as L
-from pipelines.extract.landing import DeliveredFile, Parser
+from pipelines.extract.landing import DeliveredFile, Parser, discover
 from pipelines.extract.parsing import DecodeError, ParsedFile, decode, parse_csv, parse_jsonl, parse_parquet
 
 FEEDS = (
@@ -18,6 +19,28 @@ FEEDS = (
     "service_orders",
 )
 OUTSIDE_CONTRACT = "file name outside the contract"
+
+
+# The folders that can hold a feed's files (see `owner_feed`); web registrations own everything else.
+FEED_FOLDERS = {
+    "dealers": "dealers",
+    "dealer_files": "dealers",
+    "stations": "repair_shops",
+    "service_orders": "repair_shops",
+    "vehicle_registrations": "manufacturer/vehicle_registrations",
+    "call_center": "manufacturer/call_center",
+}
+
+
+def feed_files(raw_dir: Path, feed: str) -> list[DeliveredFile]:
+    """The delivered files `owner_feed` gives to `feed`, walking only the folders that can hold them."""
+    folder = FEED_FOLDERS.get(feed)
+    found = (
+        discover(raw_dir, under=folder)
+        if folder is not None
+        else discover(raw_dir, skip=frozenset(FEED_FOLDERS.values()))
+    )
+    return [f for f in found if owner_feed(f.rel_path) == feed]
 
 
 def owner_feed(rel_path: str) -> str:

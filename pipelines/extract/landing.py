@@ -91,10 +91,19 @@ class DeliveredFile:
         return datetime.fromtimestamp(self.mtime_ns / 1e9, tz=UTC)
 
 
-def discover(raw_dir: Path) -> list[DeliveredFile]:
-    """Every delivered file under `raw_dir`, sorted by path; `_truth/` and hidden files are never read."""
+def discover(raw_dir: Path, under: str = "", skip: frozenset[str] = frozenset()) -> list[DeliveredFile]:
+    """Every delivered file under `raw_dir`, sorted by path; `_truth/` and hidden files are never read.
+
+    `under` walks only that folder of `raw_dir` (a relative path; nothing when it is not a folder or passes
+    through a link, which the whole walk would not follow either); folders in `skip` (relative paths) are
+    left out.
+    """
+    start = _walk_start(raw_dir, under)
+    if start is None:
+        return []
+    prefix = len(str(raw_dir)) + len(os.sep)
     found: list[DeliveredFile] = []
-    stack = [raw_dir]
+    stack = [start]
     while stack:
         folder = stack.pop()
         with os.scandir(folder) as entries:
@@ -102,13 +111,23 @@ def discover(raw_dir: Path) -> list[DeliveredFile]:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    if not (folder == raw_dir and entry.name == TRUTH_DIR):
+                    truth = folder == raw_dir and entry.name == TRUTH_DIR
+                    if not truth and entry.path[prefix:].replace(os.sep, "/") not in skip:
                         stack.append(Path(entry.path))
                 elif entry.is_file():
                     st = entry.stat()
-                    rel = Path(entry.path).relative_to(raw_dir).as_posix()
+                    rel = entry.path[prefix:].replace(os.sep, "/")
                     found.append(DeliveredFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
     return sorted(found, key=lambda f: f.rel_path)
+
+
+def _walk_start(raw_dir: Path, under: str) -> Path | None:
+    folder = raw_dir
+    for part in (p for p in under.split("/") if p):
+        folder = folder / part
+        if part.startswith(".") or folder.is_symlink() or not folder.is_dir():
+            return None
+    return folder
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection, layouts: Iterable[Layout]) -> None:
