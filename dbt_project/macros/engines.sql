@@ -56,3 +56,10 @@
 {% macro spark__full_match(expr, pattern) -%}
     ({{ expr }} rlike '^(?:{{ pattern | replace('\\', '\\\\') }})$')
 {%- endmacro %}
+
+{#- dbt.dateadd on Spark (dbt_project.yml puts this project first in dbt's dispatch order): dbt-spark's
+    own goes through unix seconds, which is null for timestamps without time zone, the type that stands
+    for DuckDB's `timestamp` here. Like DuckDB's date + interval, the result is a timestamp. -#}
+{% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
+    timestampadd({{ datepart }}, cast({{ interval }} as int), {{ from_date_or_timestamp }})
+{%- endmacro %}
