@@ -91,7 +91,7 @@ EXPECTED_LANDED = {
 }
 RAW_TABLES = [layout.table for layout in L.LAYOUTS]
 # Columns that hold when a run landed, not what it landed: they differ between any two runs.
-LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at", "recorded_at"}
+LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at", "recorded_at", "trained_at"}
 
 
 def quarantine(built: Built) -> set[tuple]:

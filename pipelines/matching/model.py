@@ -36,10 +36,20 @@ class MatchingModel:
 
     @property
     def version(self) -> str:
+        """A hash of what the model is (not of when it was trained): the same training, the same version."""
+        tf = self.splink.term_frequencies
+        canonical = pd.DataFrame(
+            {
+                "column_name": tf["column_name"].astype(str),
+                "value": tf["value"].astype(str),
+                "tf": tf["tf"].astype("float64"),
+                "n": tf["n"].astype("int64"),
+            }
+        ).sort_values(["column_name", "value"])
+        settings = {k: v for k, v in self.splink.settings.items() if k != "linker_uid"}  # a random name
         text = json.dumps(
-            [self.splink.settings, self.threshold_match_weight, self.trained_records, self.trained_at],
-            sort_keys=True,
-        )
+            [settings, self.threshold_match_weight, self.trained_records], sort_keys=True
+        ) + canonical.to_csv(index=False, float_format="%.17g")
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
