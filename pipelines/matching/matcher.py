@@ -119,7 +119,7 @@ def match(
     undecided = _crossing(pairs, exact_labels)
     if model is None:
         threshold = choose_threshold(undecided["match_weight"].to_numpy())
-        model = MatchingModel(splink_model, threshold, len(candidates))
+        model = MatchingModel.trained(splink_model, threshold, len(candidates))
     threshold_weight = model.threshold_match_weight
     threshold_probability = weight_to_probability(threshold_weight)
     linked = undecided[undecided["match_weight"] >= threshold_weight]

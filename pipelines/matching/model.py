@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -32,12 +32,13 @@ class MatchingModel:
     splink: TrainedModel
     threshold_match_weight: float
     trained_records: int
-    trained_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    trained_at: str
+    version: str  # fixed at training; an erasure may later drop term frequencies, the version stays
 
-    @property
-    def version(self) -> str:
-        """A hash of what the model is (not of when it was trained): the same training, the same version."""
-        tf = self.splink.term_frequencies
+    @classmethod
+    def trained(cls, splink: TrainedModel, threshold_match_weight: float, records: int) -> MatchingModel:
+        """A newly trained model, its version a hash of what it is (the same training, the same version)."""
+        tf = splink.term_frequencies
         canonical = pd.DataFrame(
             {
                 "column_name": tf["column_name"].astype(str),
@@ -46,11 +47,15 @@ class MatchingModel:
                 "n": tf["n"].astype("int64"),
             }
         ).sort_values(["column_name", "value"])
-        settings = {k: v for k, v in self.splink.settings.items() if k != "linker_uid"}  # a random name
-        text = json.dumps(
-            [settings, self.threshold_match_weight, self.trained_records], sort_keys=True
-        ) + canonical.to_csv(index=False, float_format="%.17g")
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        text = json.dumps([splink.settings, threshold_match_weight, records], sort_keys=True)
+        text += canonical.to_csv(index=False, float_format="%.17g")
+        return cls(
+            splink,
+            threshold_match_weight,
+            records,
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            hashlib.sha256(text.encode()).hexdigest()[:16],
+        )
 
     def to_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """One row describing the model, and its term frequencies."""
@@ -66,15 +71,13 @@ class MatchingModel:
     @classmethod
     def from_frames(cls, model: pd.DataFrame, term_frequencies: pd.DataFrame) -> MatchingModel:
         (row,) = model.to_dict("records")
-        loaded = cls(
+        return cls(
             TrainedModel(json.loads(row["settings_json"]), term_frequencies),
             float(row["threshold_match_weight"]),
             int(row["trained_records"]),
             str(row["trained_at"]),
+            str(row["model_version"]),
         )
-        if loaded.version != row["model_version"]:
-            raise ValueError(f"stored matching model {row['model_version']} does not match its contents")
-        return loaded
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,8 @@ def train(records: pd.DataFrame, threads: int = 2, seed: int = 42) -> TrainedMod
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
         linker = _train_em(linker, table, "mobile")
         linker = _train_em(linker, table, "rare_name")
-        model = linker.misc.save_model_to_json()
+        # Splink names each linker at random; the name is no part of the model.
+        model = {k: v for k, v in linker.misc.save_model_to_json().items() if k != "linker_uid"}
         frequencies = []
         for column in TF_COLUMNS:
             tf = linker.table_management.compute_tf_table(column).as_pandas_dataframe()
