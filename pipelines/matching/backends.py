@@ -5,6 +5,7 @@ The matching asset picks the backend for everything scored inside a `splink_on_s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -66,3 +67,31 @@ def _spark_api(spark: Any) -> DatabaseAPISubClass:
             return sqlglot.transpile(sql, read="spark", write="spark", pretty=True)[0]
 
     return _SparkAPI(spark_session=spark, break_lineage_method="persist")
+
+
+# Splink's names for the same string similarity in each dialect.
+_JARO_WINKLER = {"duckdb": "jaro_winkler_similarity", "spark": "jaro_winkler"}
+
+
+def settings_for_dialect(settings: Any, dialect: str, source: str | None = None) -> Any:
+    """A stored Splink model (its settings as JSON) rewritten for another SQL dialect: every condition and
+    blocking rule transpiled, every `sql_dialect` set. A model trained on DuckDB then scores on Spark."""
+    import sqlglot
+
+    if isinstance(settings, list):
+        return [settings_for_dialect(item, dialect, source) for item in settings]
+    if not isinstance(settings, dict):
+        return settings
+    source = settings.get("sql_dialect", source)
+    rewritten = {}
+    for key, value in settings.items():
+        if key == "sql_dialect":
+            rewritten[key] = dialect
+        elif key in ("sql_condition", "blocking_rule") and value != "ELSE" and source:
+            sql = sqlglot.transpile(value, read=source, write=dialect)[0]
+            if dialect in _JARO_WINKLER:
+                sql = re.sub(r"(?i)\bjaro_?winkler(_similarity)?\(", f"{_JARO_WINKLER[dialect]}(", sql)
+            rewritten[key] = sql
+        else:
+            rewritten[key] = settings_for_dialect(value, dialect, source)
+    return rewritten
