@@ -134,7 +134,8 @@ tier_shares as (
         customer_id,
         lifetime_value,
         value_tier,
-        sum(lifetime_value) over (partition by value_tier) / nullif(sum(lifetime_value) over (), 0)
+        cast(sum(lifetime_value) over (partition by value_tier) as double)
+            / nullif(cast(sum(lifetime_value) over () as double), 0)
             as value_tier_revenue_share
     from tiered
 ),
@@ -159,8 +160,8 @@ loyalty_usage as (
             else 'mixed'
         end as service_loyalty,
         case
-            when percent_rank() over (order by annual_service_spend) < 1.0 / 3 then 'low'
-            when percent_rank() over (order by annual_service_spend) < 2.0 / 3 then 'medium'
+            when percent_rank() over (order by annual_service_spend) < cast(1 as double) / 3 then 'low'
+            when percent_rank() over (order by annual_service_spend) < cast(2 as double) / 3 then 'medium'
             else 'high'
         end as service_usage
     from service_users
