@@ -12,7 +12,7 @@ import duckdb
 from pipelines.automation import NO_RETRIES_RUN_CONFIG
 from pipelines.publish import AnalystCopy, publish_root
 from pipelines.quality.summary import report
-from pipelines.settings import resolve_paths
+from pipelines.settings import Paths, resolve_paths
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 SUMMARY_TABLES = (
@@ -23,8 +23,9 @@ SUMMARY_TABLES = (
 )
 
 
-def summarise(warehouse_path: str) -> str:
-    """Rows per landed feed and mart, and quarantined rows per feed and reason."""
+def summarise(warehouse_path: str, mart_counts: dict[str, int] | None = None) -> str:
+    """Rows per landed feed and mart, and quarantined rows per feed and reason (`mart_counts` when the
+    marts live elsewhere than the DuckDB file, on Spark)."""
     with duckdb.connect(warehouse_path, read_only=True) as con:
         feeds = con.execute(
             """
@@ -33,12 +34,21 @@ def summarise(warehouse_path: str) -> str:
             from raw.load_manifest group by feed order by feed
             """
         ).fetchall()
-        marts = [(t, con.execute(f"select count(*) from {t}").fetchall()[0][0]) for t in SUMMARY_TABLES]
+        if mart_counts is None:
+            mart_counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in SUMMARY_TABLES}
+    marts = list(mart_counts.items())
     lines = [f"{'feed':<24}{'files':>8}{'rows loaded':>14}{'quarantined':>13}{'files rejected':>16}"]
     lines += [f"{f:<24}{n:>8}{ld:>14}{q:>13}{r:>16}" for f, n, ld, q, r in feeds]
     lines.append("")
     lines += [f"{table:<32}{count:>10} rows" for table, count in marts]
     return "\n".join(lines)
+
+
+def _spark_mart_counts(paths: Paths) -> dict[str, int]:
+    from pipelines.spark import spark_session
+
+    with spark_session(paths.spark_dir, threads=2) as spark:
+        return {table: spark.table(table).count() for table in SUMMARY_TABLES}
 
 
 def main() -> int:
@@ -57,6 +67,10 @@ def main() -> int:
         print(f"run failed in: {', '.join(sorted(set(failed)))}", file=sys.stderr)
         print(quality, file=sys.stderr)
         return 1
+    if paths.engine == "spark":
+        print(summarise(str(paths.warehouse_path), _spark_mart_counts(paths)))
+        print(f"\n{quality}\n\nmarts on Spark: {paths.spark_dir}")
+        return 0
     print(summarise(str(paths.warehouse_path)))
     print(f"\n{quality}")
     published = AnalystCopy(root=str(publish_root(paths.warehouse_path)))
