@@ -24,7 +24,6 @@ TERM_FREQUENCY_TABLE = "int_match_term_frequencies"
 SCORED_RECORDS_TABLE = "int_match_scored_records"
 SCORED_PAIRS_TABLE = "int_match_pairs"
 MODEL_COLUMNS = ["model_version", "settings_json", "threshold_match_weight", "trained_records", "trained_at"]
-PAIR_KEY_COLUMNS = ["a_source_system", "a_source_record_id", "b_source_system", "b_source_record_id"]
 
 
 @dataclass(frozen=True)
