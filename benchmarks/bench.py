@@ -48,8 +48,8 @@ STAGE_NOTES = {
     "conform": "intermediate/int_party_records_conformed",
     "match": "intermediate/int_party_records_clustered less its clustering calls",
     "cluster": "constrained clustering, link reasons and lifelong ids inside the matching asset",
-    "marts": "marts, dealer network, analysts' views and the published copy (dbt tests included)",
-    "mining": "mining group: events, features, CLV, clusters, segments",
+    "marts": "marts, analysts' views and the published copy (dbt tests included)",
+    "mining": "mining group: events, features, CLV, clusters, segments; the dealer network (same dbt step)",
     "quality": "Great Expectations checks and the run summary",
     "orchestration": "Dagster between steps: job start, resources, events",
 }

@@ -8,7 +8,6 @@ import dagster as dg
 
 from pipelines.assets.dbt import (
     dbt_conform_inputs,
-    dbt_dealer_network,
     dbt_marts,
     dbt_mining_inputs,
     dbt_mining_segments,
@@ -64,7 +63,6 @@ def build_definitions() -> dg.Definitions:
                 dbt_mining_inputs,
                 *mining_assets,
                 dbt_mining_segments,
-                dbt_dealer_network,
             ),
             publish=not on_spark,
         ),

@@ -1,8 +1,10 @@
 """The dbt project as Dagster assets: models keyed by schema and grouped by folder, tests as asset checks.
 
-Several selections, because Python assets sit between them: staging and intermediate before
-matching, marts after it. The mining models (group `mining`, schema marts) split the same way around the
-Python mining assets: their inputs before, the tables that read the Python outputs after.
+Four selections, each one `dbt build`, because Python assets sit between them: staging and intermediate
+before matching; marts and the analysts' masked views after it; then the mining inputs with the dealer
+network's tables (both read the marts and nothing Python writes), and the mining tables that read the
+Python mining outputs (CLV, clusters). Every `dbt build` costs a few seconds of start-up, so a selection
+holds everything that can run at that point of the graph.
 """
 
 from collections.abc import Mapping
@@ -12,30 +14,37 @@ import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
-    DbtCliResource,
     DbtProject,
     dbt_assets,
 )
 
+from pipelines.automation import RebuildAwareDbt
 from pipelines.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
 
 LAYERS = ("staging", "intermediate", "marts", "mining", "dealer_network")
+ANALYST_SCHEMA = "analyst"
 
 
 class LayeredTranslator(DagsterDbtTranslator):
-    """Asset key = [schema, model]; group = the model's folder (staging, intermediate, marts)."""
+    """Asset key = [schema, model]; group = the model's folder (staging, intermediate, marts). The analysts'
+    masked views (`models/privacy`) are keyed by the names analysts query (`analyst.dim_customer`), in
+    group `analyst`."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
+        if dbt_resource_props.get("schema") == ANALYST_SCHEMA:
+            return dg.AssetKey([ANALYST_SCHEMA, dbt_resource_props["alias"]])
         return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
             return dbt_resource_props["schema"]
+        if dbt_resource_props.get("schema") == ANALYST_SCHEMA:
+            return ANALYST_SCHEMA
         fqn = dbt_resource_props.get("fqn", [])
         return next((part for part in fqn if part in LAYERS), "dbt")
 
@@ -61,16 +70,15 @@ def _dbt_selection(name: str, select: str, exclude: str | None = None) -> dg.Ass
         name=name,
         dagster_dbt_translator=translator,
     )
-    def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(["build"], context=context).stream()
+    def _build(context: dg.AssetExecutionContext, dbt: RebuildAwareDbt):
+        yield from dbt.build(context)
 
     return _build
 
 
-# Python assets sit between these selections: matching between the first two, CLV and clusters
-# between the mining inputs and the segments built on them.
 dbt_conform_inputs = _dbt_selection("dbt_conform_inputs", "staging intermediate resource_type:seed")
-dbt_marts = _dbt_selection("dbt_marts", "marts")
-dbt_mining_inputs = _dbt_selection("dbt_mining_inputs", "mining", exclude="source:mining_python+")
+dbt_marts = _dbt_selection("dbt_marts", "marts privacy")
+dbt_mining_inputs = _dbt_selection(
+    "dbt_mining_inputs", "mining dealer_network", exclude="source:mining_python+"
+)
 dbt_mining_segments = _dbt_selection("dbt_mining_segments", "source:mining_python+")
-dbt_dealer_network = _dbt_selection("dbt_dealer_network", "dealer_network")

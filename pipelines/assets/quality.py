@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from pipelines.assets.privacy import dbt_analyst_views
 from pipelines.quality.suites import SuiteOutcome, drift_parameters, load_suite, suite_path, validate
 from pipelines.quality.summary import QualitySummary, check_lines, checks_markdown, feed_lines, feeds_markdown
 from pipelines.quality.targets import Target, all_targets
@@ -135,6 +134,5 @@ def quality_run_summary(upstream: Sequence[dg.AssetsDefinition]) -> dg.AssetsDef
 
 
 def with_quality(*assets: dg.AssetsDefinition) -> list[dg.AssetsDefinition]:
-    """The platform's assets plus the analysts' masked views and, after all of them, the run summary."""
-    platform = [*assets, dbt_analyst_views]
-    return [*platform, quality_run_summary(platform)]
+    """The platform's assets and, after all of them, the run summary."""
+    return [*assets, quality_run_summary(list(assets))]
