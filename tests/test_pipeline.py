@@ -10,6 +10,7 @@ import pytest
 
 from pipelines.evaluate import score_warehouse
 from pipelines.extract.landing import discover
+from pipelines.settings import DBT_PROJECT_DIR
 from tests.conftest import Built, materialize
 
 RAW_TABLES = (
@@ -192,3 +193,8 @@ def test_rerun_changes_nothing_and_keeps_customer_ids(built: Built):
     assert landed and all(n == 0 for n in landed)
     assert built.query("select count(*), sum(hash(file_hash)) from raw.load_manifest") == raw_before
     assert built.query("select * from marts.customer_xref order by all") == before
+    # Every dbt build of the rerun starts from the parse kept under the same settings: none parses again.
+    logs = list((DBT_PROJECT_DIR / "target").glob(f"*-{again.run_id[:7]}-*/dbt.log"))
+    assert len(logs) == 4
+    assert all('"PartialParsingSkipParsing"' in log.read_text() for log in logs)
+    assert not any('"UnableToPartialParse"' in log.read_text() for log in logs)

@@ -15,6 +15,7 @@ from pipelines.quality.summary import QualitySummary, check_lines, checks_markdo
 from pipelines.quality.targets import Target, all_targets
 from pipelines.resources import Warehouse
 from pipelines.settings import REPO_ROOT
+from pipelines.tables import as_frame
 
 CHECK_NAME = "great_expectations"
 ROWS_KEY = "rows_in_table"
@@ -74,7 +75,7 @@ def expectation_check(target: Target) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=key, name=CHECK_NAME, description=target.description, blocking=True)
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect(read_only=True) as con:
-            frame = con.execute(target.sql).fetchdf()
+            frame = as_frame(con.sql(target.sql).to_arrow_table())
             rows_in_table = int(
                 con.execute(f"select count(*) from {'.'.join(target.asset_key)}").fetchall()[0][0]
             )

@@ -1,0 +1,39 @@
+"""`as_frame` gives the frame DuckDB's `fetchdf` gives, column type by column type."""
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.tables import DuckDBTables, as_frame
+
+VALUES = """
+    select * from (values
+        (1, 10::tinyint, 100::integer, true, 12.50::decimal(12, 2), date '2024-02-29',
+         timestamp '2024-01-01 08:00:00', timestamptz '2024-01-01 08:00:00+08', '王小明', null::varchar, 1.5),
+        (2, null, 200, null, null, null, null, null, 'Wang Xiaoming', null, null),
+        (3, 30, 300, false, 0.01, date '1999-12-31', timestamp '1999-12-31 23:59:59.123456',
+         timestamptz '1999-12-31 23:59:59+00', null, null, 2.5)
+    ) as t(id, small, plain, flag, amount, day, seen_at, seen_at_tz, name, nothing, ratio)
+"""
+
+
+@pytest.mark.parametrize("where", ["", "where id = 1", "where id = 2", "where false"])
+def test_as_frame_equals_fetchdf(where: str):
+    con = duckdb.connect()
+    con.execute("set timezone = 'Asia/Shanghai'")
+    sql = f"select * from ({VALUES}) {where}"
+    expected = con.execute(sql).fetchdf()
+    frame = as_frame(con.sql(sql).to_arrow_table())
+    pd.testing.assert_frame_equal(frame, expected)
+
+
+def test_duckdb_tables_read_round_trips_a_written_frame():
+    con = duckdb.connect()
+    tables = DuckDBTables(con)
+    con.execute(f"create schema s; create table s.t as {VALUES}")
+    frame = tables.read("s", "t")
+    assert frame["amount"].tolist()[::2] == [12.5, 0.01]
+    assert str(frame["small"].dtype) == "Int8" and frame["small"].isna().tolist() == [False, True, False]
+    assert frame["nothing"].dtype == object and frame["nothing"].isna().all()
+    tables.replace("s", "u", frame)
+    assert con.execute("select count(*), sum(plain), count(flag) from s.u").fetchall() == [(3, 600, 2)]
