@@ -58,3 +58,16 @@ def test_a_handful_of_customers_does_not_fail(n: int):
     assert len(result.assignments) == n
     assert result.k == (0 if n == 0 else 1 if n < 3 else 2)
     assert len(result.scores) == (1 if n == 3 else 0)
+
+
+def test_k_chosen_on_a_sample_clusters_everyone_whatever_the_row_order():
+    features = three_kinds_of_customers(seed=2)
+    result = cluster_customers(features, k_sample=90)
+    assert result.k == 3 and len(result.assignments) == 180
+    assert set(result.profiles["n_customers"]) == {60}
+    first = result.assignments.set_index("customer_id")["cluster"]
+    shuffled = cluster_customers(features.sample(frac=1, random_state=5), k_sample=90).assignments
+    assert shuffled.set_index("customer_id")["cluster"].reindex(first.index).equals(first)
+    # The same sample whatever the row order; the scores differ only by the scaler's rounding.
+    reordered = cluster_customers(features.sample(frac=1, random_state=7), k_sample=90)
+    pd.testing.assert_frame_equal(reordered.scores, result.scores, check_exact=False)

@@ -87,6 +87,9 @@ COMPLEXES = (
     "御景湾",
 )
 NO_DAY = np.iinfo(np.int64).max // 4
+# Draws of a new company name before a used-up name space (a large city at about 1M customers) gets a branch.
+COMPANY_NAME_ATTEMPTS = 50
+VIN_SERIALS = 900_000  # six-digit production numbers, 100000 to 999999
 
 
 def zipf_p(n: int, s: float = 0.9) -> np.ndarray:
@@ -456,7 +459,7 @@ def make_customers(cfg: Config) -> tuple[People, Customers, list[np.ndarray]]:
         org_code[ci] = ids.make_org_code(rng)
         region = c.district_codes[int(rng.integers(0, len(c.district_codes)))]
         id_number[ci] = ids.make_uscc(region, org_code[ci])
-        while True:
+        for attempt in range(COMPANY_NAME_ATTEMPTS + 1):
             nm = (
                 c.short
                 + COMPANY_BRANDS[int(rng.integers(0, len(COMPANY_BRANDS)))]
@@ -469,6 +472,10 @@ def make_customers(cfg: Config) -> tuple[People, Customers, list[np.ndarray]]:
                 nm = nm.replace(c.short, c.short + ("新" if rng.random() < 0.5 else "华东"), 1)
                 if nm not in used_names:
                     break
+            if attempt == COMPANY_NAME_ATTEMPTS:  # a city's names are used up (about 1M customers): a branch
+                base, branch = nm, 2
+                while nm in used_names:
+                    nm, branch = f"{base}第{branch}分公司", branch + 1
         used_names.add(nm)
         company_name[ci] = nm
     company_landline = np.full(n, "", dtype=object)
@@ -712,8 +719,13 @@ def make_plates(rng: np.random.Generator, city: np.ndarray, ev: np.ndarray, take
 
 def make_vins(rng: np.random.Generator, model: np.ndarray, year: np.ndarray) -> np.ndarray:
     n = len(model)
-    serial = rng.choice(900_000, n, replace=False) + 100_000
-    plant = np.array(list(VIN_PLANTS))[rng.integers(0, len(VIN_PLANTS), n)]
+    plants = np.array(list(VIN_PLANTS))
+    if n <= VIN_SERIALS:
+        serial = rng.choice(VIN_SERIALS, n, replace=False) + 100_000
+        plant = plants[rng.integers(0, len(VIN_PLANTS), n)]
+    else:  # more vehicles than serials (about 1M customers): serials unique per plant instead
+        drawn = rng.choice(VIN_SERIALS * len(plants), n, replace=False)
+        plant, serial = plants[drawn // VIN_SERIALS], drawn % VIN_SERIALS + 100_000
     body = np.array(
         [
             f"{VIN_WMI}{MODELS[m].vds}0{VIN_YEAR_CODES[y]}{p}{s}"

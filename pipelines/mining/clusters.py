@@ -1,5 +1,8 @@
 """Behaviour clusters: k-means (scikit-learn) on standardised point-in-time features, k chosen by silhouette.
 
+k is chosen on a seeded sample of at most K_SAMPLE customers (the same customers whatever the row order),
+then the chosen k is fitted on every customer: the cost of choosing k stays flat as the customers grow.
+
 Counts and amounts are log1p-transformed before scaling, so a fleet with 100 visits does not make a cluster
 of its own. Everything is seeded: the same features give the same k, the same clusters and the same labels.
 k-means runs single-threaded: on a busy machine OpenMP threads made it 20 to 100 times slower.
@@ -32,6 +35,7 @@ FEATURES: dict[str, str] = {
 K_RANGE = range(2, 9)
 RANDOM_STATE = 42
 SILHOUETTE_SAMPLE = 5000
+K_SAMPLE = 20_000
 SCORE_COLUMNS = ["k", "silhouette", "calinski_harabasz", "davies_bouldin", "inertia"]
 
 
@@ -100,19 +104,35 @@ def _label(centre: pd.Series, top: int = 2) -> str:
     return ", ".join(f"{'high' if centre[name] > 0 else 'low'} {name}" for name in strongest)
 
 
+def _k_sample(customer_ids: pd.Index, size: int, random_state: int) -> np.ndarray | None:
+    """Row positions of a seeded sample of `size` customers, drawn from the customers in id order (so the
+    same customers whatever the row order); None when there are no more customers than that."""
+    if len(customer_ids) <= size:
+        return None
+    by_id = np.argsort(customer_ids.to_numpy(dtype=str), kind="stable")
+    chosen = np.random.default_rng(random_state).choice(len(by_id), size=size, replace=False)
+    return by_id[np.sort(chosen)]
+
+
 def cluster_customers(
-    features: pd.DataFrame, k_range: range = K_RANGE, random_state: int = RANDOM_STATE
+    features: pd.DataFrame,
+    k_range: range = K_RANGE,
+    random_state: int = RANDOM_STATE,
+    k_sample: int = K_SAMPLE,
 ) -> Clustering:
-    """Choose k by the best silhouette in `k_range`, cluster with it, and number the clusters 1..k by
-    ascending mean service spend so that the numbers mean the same on every run."""
+    """Choose k by the best silhouette in `k_range` (on a sample of at most `k_sample` customers), cluster
+    every customer with it, and number the clusters 1..k by ascending mean service spend so that the
+    numbers mean the same on every run."""
     matrix = behaviour_matrix(features)
     x = StandardScaler().fit_transform(matrix.to_numpy()) if len(matrix) else matrix.to_numpy()
+    sample = _k_sample(matrix.index, k_sample, random_state)
+    x_k = x if sample is None else x[sample]
     # Silhouette needs 2 <= k < distinct points: with fewer than 3 distinct customers k is 1, unscored.
-    usable = range(k_range.start, min(k_range.stop, len(np.unique(x, axis=0)) if len(x) else 0))
+    usable = range(k_range.start, min(k_range.stop, len(np.unique(x_k, axis=0)) if len(x_k) else 0))
     with threadpool_limits(limits=1, user_api="openmp"):
-        scores, models = _fit_and_score(x, usable, random_state)
+        scores, models = _fit_and_score(x_k, usable, random_state)
         k = int(scores.loc[scores["silhouette"].idxmax(), "k"]) if len(scores) else 1
-        model = models.get(k)
+        model = models.get(k) if sample is None else None
         if model is None and len(x):
             model = KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(x)
     scores = scores.assign(chosen=scores["k"] == k)
