@@ -1,14 +1,20 @@
 {#- Point-in-time features: one row per customer and monthly snapshot (the first of each month, and the
     as-of date itself). Features read only events strictly before the snapshot's as_of_date; labels read only
     the window after it and stay null until that window lies wholly before the mining as-of date. A service
-    visit is a repair order other than a recall (recalls are the maker's call, not the customer's). -#}
+    visit is a repair order other than a recall (recalls are the maker's call, not the customer's).
+
+    The month-start snapshots are computed on a timeline of monthly totals per customer with window frames
+    over month numbers (features: the months before; labels: the months from the snapshot on), so the cost
+    grows with customers x months rather than events x snapshots. The as-of date, when it is not the first of
+    a month, is computed from the events before it. -#}
 with events as (
     select
         *,
         event_type = 'service' and service_kind <> 'recall' as is_visit,
         (event_type = 'call' and category = 'lead') or event_type in ('showroom_visit', 'web_signup')
             as is_purchase_signal,
-        event_type in ('purchase', 'registration') as is_acquisition
+        event_type in ('purchase', 'registration') as is_acquisition,
+        extract(year from event_date) * 12 + extract(month from event_date) as month_number
     from {{ ref('fct_customer_events') }}
 ),
 
@@ -60,16 +66,215 @@ snapshots as (
     from snapshot_dates
 ),
 
-history as (
-    select snapshots.*, events.*
-    from snapshots
-    inner join events on events.event_date < snapshots.as_of_date
+vehicle_acquisitions as (
+    select
+        customer_id,
+        coalesce(vin, source_record_id) as vehicle_key,
+        min(event_date) as acquired_on,
+        min(month_number) as month_number
+    from events
+    where is_acquisition
+    group by customer_id, coalesce(vin, source_record_id)
 ),
 
-aggregated as (
+{#- Month-start snapshots: a customer's months with events, months with an acquisition and snapshot months
+    on one timeline; a snapshot row folds the months before it (features) or from it on (labels). -#}
+event_months as (
+    select
+        customer_id,
+        month_number,
+        min(event_date) as first_event_date,
+        max(event_date) as last_event_date,
+        count(*) as n_events,
+        sum(case when event_type = 'purchase' then coalesce(amount, 0) else 0 end) as purchase_amount,
+        max(case when is_acquisition then event_date end) as last_purchase_date,
+        sum(case when is_visit then 1 else 0 end) as n_service_visits,
+        sum(case when is_visit and station_type = 'authorized' then 1 else 0 end) as n_authorized_visits,
+        sum(case when is_visit and station_type = 'independent' then 1 else 0 end) as n_independent_visits,
+        sum(case when is_visit then coalesce(amount, 0) else 0 end) as service_spend,
+        sum(case when is_visit and station_type = 'authorized' then coalesce(amount, 0) else 0 end)
+            as authorized_service_spend,
+        min(case when is_visit then event_date end) as first_service_date,
+        max(case when is_visit then event_date end) as last_service_date,
+        max(case when is_visit and station_type = 'authorized' then event_date end)
+            as last_authorized_service_date,
+        max(case when is_visit and station_type = 'independent' then event_date end)
+            as last_independent_service_date,
+        sum(case when event_type = 'call' then 1 else 0 end) as n_calls,
+        sum(case when event_type = 'call' and category = 'complaint' then 1 else 0 end) as n_complaints,
+        sum(case when is_purchase_signal then 1 else 0 end) as n_purchase_signals,
+        max(case when is_purchase_signal then event_date end) as last_purchase_signal_date,
+        max(case when is_purchase_signal and purchase_intent = 'high' then event_date end)
+            as last_high_intent_date
+    from events
+    group by customer_id, month_number
+),
+
+acquisition_months as (
+    select customer_id, month_number, count(*) as n_acquired
+    from vehicle_acquisitions
+    group by customer_id, month_number
+),
+
+month_snapshots as (
+    select
+        as_of_date,
+        extract(year from as_of_date) * 12 + extract(month from as_of_date) as month_number
+    from snapshots
+    where as_of_date = cast({{ dbt.date_trunc('month', 'as_of_date') }} as date)
+),
+
+customer_first_months as (
+    select customer_id, min(month_number) as first_month_number
+    from event_months
+    group by customer_id
+),
+
+timeline as (
+    select
+        customer_id, month_number, cast(null as date) as as_of_date, first_event_date, last_event_date,
+        n_events, purchase_amount, last_purchase_date, n_service_visits, n_authorized_visits,
+        n_independent_visits, service_spend, authorized_service_spend, first_service_date, last_service_date,
+        last_authorized_service_date, last_independent_service_date, n_calls, n_complaints,
+        n_purchase_signals, last_purchase_signal_date, last_high_intent_date, null as n_acquired
+    from event_months
+    union all
+    select
+        customer_id, month_number, null, null, null, null, null, null, null, null, null, null, null, null,
+        null, null, null, null, null, null, null, null, n_acquired
+    from acquisition_months
+    union all
+    {# A customer's snapshots start in the month after the first event. #}
+    select
+        customer_first_months.customer_id, month_snapshots.month_number, month_snapshots.as_of_date, null,
+        null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+        null, null, null
+    from customer_first_months
+    inner join month_snapshots on month_snapshots.month_number > customer_first_months.first_month_number
+),
+
+folded as (
     select
         customer_id,
         as_of_date,
+        min(first_event_date) over before as first_event_date,
+        max(last_event_date) over before as last_event_date,
+        sum(n_events) over before as n_events,
+        sum(purchase_amount) over before as purchase_amount,
+        max(last_purchase_date) over before as last_purchase_date,
+        sum(n_service_visits) over before as n_service_visits,
+        sum(n_service_visits) over last_12m as n_service_visits_12m,
+        sum(n_authorized_visits) over last_24m as n_authorized_visits_24m,
+        sum(n_independent_visits) over last_24m as n_independent_visits_24m,
+        sum(service_spend) over last_12m as service_spend_12m,
+        sum(service_spend) over last_24m as service_spend_24m,
+        sum(authorized_service_spend) over last_24m as authorized_service_spend_24m,
+        sum(authorized_service_spend) over before as authorized_service_spend,
+        min(first_service_date) over before as first_service_date,
+        max(last_service_date) over before as last_service_date,
+        max(last_authorized_service_date) over before as last_authorized_service_date,
+        max(last_independent_service_date) over before as last_independent_service_date,
+        sum(n_calls) over last_12m as n_calls_12m,
+        sum(n_complaints) over last_12m as n_complaints_12m,
+        sum(n_purchase_signals) over last_12m as n_purchase_signals_12m,
+        max(last_purchase_signal_date) over before as last_purchase_signal_date,
+        max(last_high_intent_date) over before as last_high_intent_date,
+        sum(n_acquired) over before as n_vehicles_bought,
+        min(first_service_date) over next_3m as next_service_date,
+        max(n_independent_visits) over next_12m as independent_visits_next_12m,
+        sum(n_acquired) over next_24m as acquired_next_24m
+    from timeline
+    window
+        before as (
+            partition by customer_id order by month_number
+            range between unbounded preceding and 1 preceding
+        ),
+        last_12m as (
+            partition by customer_id order by month_number
+            range between 12 preceding and 1 preceding
+        ),
+        last_24m as (
+            partition by customer_id order by month_number
+            range between 24 preceding and 1 preceding
+        ),
+        next_3m as (
+            partition by customer_id order by month_number
+            range between current row and 3 following
+        ),
+        next_12m as (
+            partition by customer_id order by month_number
+            range between current row and 11 following
+        ),
+        next_24m as (
+            partition by customer_id order by month_number
+            range between current row and 23 following
+        )
+),
+
+{#- Amounts as a sum over events types them on Spark (decimal(28, 2)); on DuckDB the day snapshots' sums
+    widen them back to its decimal(38, 2) in the union below. The monthly sums themselves keep their own
+    type: cast down to decimal(18, 2), DuckDB 2.0's windowed sum got one row of 352,497 wrong at 10k. -#}
+month_features as (
+    select
+        folded.customer_id,
+        folded.as_of_date,
+        folded.first_event_date,
+        folded.last_event_date,
+        cast(folded.n_events as bigint) as n_events,
+        cast(folded.purchase_amount as decimal(28, 2)) as purchase_amount,
+        folded.last_purchase_date,
+        folded.n_service_visits,
+        coalesce(folded.n_service_visits_12m, 0) as n_service_visits_12m,
+        coalesce(folded.n_authorized_visits_24m, 0) as n_authorized_visits_24m,
+        coalesce(folded.n_independent_visits_24m, 0) as n_independent_visits_24m,
+        cast(coalesce(folded.service_spend_12m, 0) as decimal(28, 2)) as service_spend_12m,
+        cast(coalesce(folded.service_spend_24m, 0) as decimal(28, 2)) as service_spend_24m,
+        cast(coalesce(folded.authorized_service_spend_24m, 0) as decimal(28, 2))
+            as authorized_service_spend_24m,
+        cast(folded.authorized_service_spend as decimal(28, 2)) as authorized_service_spend,
+        folded.first_service_date,
+        folded.last_service_date,
+        folded.last_authorized_service_date,
+        folded.last_independent_service_date,
+        coalesce(folded.n_calls_12m, 0) as n_calls_12m,
+        coalesce(folded.n_complaints_12m, 0) as n_complaints_12m,
+        coalesce(folded.n_purchase_signals_12m, 0) as n_purchase_signals_12m,
+        folded.last_purchase_signal_date,
+        case when folded.last_high_intent_date >= snapshots.since_90d then 1 else 0 end as high_intent_90d,
+        cast(coalesce(folded.n_vehicles_bought, 0) as bigint) as n_vehicles_bought,
+        case when folded.next_service_date < snapshots.until_90d then 1 else 0 end as service_90d,
+        case when folded.independent_visits_next_12m > 0 then 1 else 0 end as independent_12m,
+        case when folded.acquired_next_24m > 0 then 1 else 0 end as acquired_24m
+    from folded
+    inner join snapshots on folded.as_of_date = snapshots.as_of_date
+),
+
+{#- The as-of date, when it falls inside a month: from the events before it. Its labels' windows end after
+    the as-of date, so they stay null and only the features are computed. -#}
+day_snapshots as (
+    select snapshots.*
+    from snapshots
+    left join month_snapshots on snapshots.as_of_date = month_snapshots.as_of_date
+    where month_snapshots.as_of_date is null
+),
+
+day_history as (
+    select day_snapshots.*, events.*
+    from day_snapshots
+    inner join events on events.event_date < day_snapshots.as_of_date
+),
+
+day_vehicles as (
+    select vehicle_acquisitions.customer_id, day_snapshots.as_of_date, count(*) as n_vehicles_bought
+    from day_snapshots
+    inner join vehicle_acquisitions on vehicle_acquisitions.acquired_on < day_snapshots.as_of_date
+    group by vehicle_acquisitions.customer_id, day_snapshots.as_of_date
+),
+
+day_features as (
+    select
+        day_history.customer_id,
+        day_history.as_of_date,
         min(event_date) as first_event_date,
         max(event_date) as last_event_date,
         count(*) as n_events,
@@ -106,54 +311,22 @@ aggregated as (
             as n_purchase_signals_12m,
         max(case when is_purchase_signal then event_date end) as last_purchase_signal_date,
         max(case when is_purchase_signal and purchase_intent = 'high' and event_date >= since_90d then 1 else 0 end)
-            as high_intent_90d
-    from history
-    group by customer_id, as_of_date
+            as high_intent_90d,
+        coalesce(max(day_vehicles.n_vehicles_bought), 0) as n_vehicles_bought,
+        0 as service_90d,
+        0 as independent_12m,
+        0 as acquired_24m
+    from day_history
+    left join day_vehicles
+        on day_history.customer_id = day_vehicles.customer_id
+        and day_history.as_of_date = day_vehicles.as_of_date
+    group by day_history.customer_id, day_history.as_of_date
 ),
 
-{#- The labels below ask only about service visits in the 12 months after a snapshot (90 days, 12 months):
-    only those visits are joined to it, a fraction of all events in the 24 months after. -#}
-future as (
-    select snapshots.*, events.*
-    from snapshots
-    inner join events
-        on events.event_date >= snapshots.as_of_date
-        and events.event_date < snapshots.until_12m
-    where events.is_visit
-),
-
-future_flags as (
-    select
-        customer_id,
-        as_of_date,
-        max(case when is_visit and event_date < until_90d then 1 else 0 end) as service_90d,
-        max(case when is_visit and station_type = 'independent' and event_date < until_12m then 1 else 0 end)
-            as independent_12m
-    from future
-    group by customer_id, as_of_date
-),
-
-vehicle_acquisitions as (
-    select customer_id, coalesce(vin, source_record_id) as vehicle_key, min(event_date) as acquired_on
-    from events
-    where is_acquisition
-    group by customer_id, coalesce(vin, source_record_id)
-),
-
-vehicles_before as (
-    select vehicle_acquisitions.customer_id, snapshots.as_of_date, count(*) as n_vehicles_bought
-    from snapshots
-    inner join vehicle_acquisitions on vehicle_acquisitions.acquired_on < snapshots.as_of_date
-    group by vehicle_acquisitions.customer_id, snapshots.as_of_date
-),
-
-new_vehicles as (
-    select vehicle_acquisitions.customer_id, snapshots.as_of_date, 1 as acquired_24m
-    from snapshots
-    inner join vehicle_acquisitions
-        on vehicle_acquisitions.acquired_on >= snapshots.as_of_date
-        and vehicle_acquisitions.acquired_on < snapshots.until_24m
-    group by vehicle_acquisitions.customer_id, snapshots.as_of_date
+aggregated as (
+    select * from month_features
+    union all
+    select * from day_features
 ),
 
 final as (
@@ -163,7 +336,7 @@ final as (
         {{ dbt.datediff('aggregated.first_event_date', 'aggregated.as_of_date', 'day') }} as tenure_days,
         {{ dbt.datediff('aggregated.last_event_date', 'aggregated.as_of_date', 'day') }} as days_since_last_event,
         aggregated.n_events,
-        coalesce(vehicles_before.n_vehicles_bought, 0) as n_vehicles_bought,
+        aggregated.n_vehicles_bought,
         aggregated.purchase_amount,
         {{ dbt.datediff('aggregated.last_purchase_date', 'aggregated.as_of_date', 'day') }}
             as days_since_last_purchase,
@@ -195,7 +368,7 @@ final as (
             as days_since_last_purchase_signal,
         aggregated.high_intent_90d = 1 as has_high_intent_90d,
         case
-            when snapshots.until_90d <= mining_as_of.as_of_date then coalesce(future_flags.service_90d, 0) = 1
+            when snapshots.until_90d <= mining_as_of.as_of_date then aggregated.service_90d = 1
         end as label_service_within_90d,
         case
             when snapshots.until_12m <= mining_as_of.as_of_date
@@ -204,24 +377,15 @@ final as (
                     aggregated.last_independent_service_date is null
                     or aggregated.last_independent_service_date < aggregated.last_authorized_service_date
                 )
-                then coalesce(future_flags.independent_12m, 0) = 1
+                then aggregated.independent_12m = 1
         end as label_defected_within_12m,
         case
-            when snapshots.until_24m <= mining_as_of.as_of_date and vehicles_before.n_vehicles_bought > 0
-                then coalesce(new_vehicles.acquired_24m, 0) = 1
+            when snapshots.until_24m <= mining_as_of.as_of_date and aggregated.n_vehicles_bought > 0
+                then aggregated.acquired_24m = 1
         end as label_repurchased_within_24m
     from aggregated
     inner join snapshots on aggregated.as_of_date = snapshots.as_of_date
     cross join mining_as_of
-    left join future_flags
-        on aggregated.customer_id = future_flags.customer_id
-        and aggregated.as_of_date = future_flags.as_of_date
-    left join new_vehicles
-        on aggregated.customer_id = new_vehicles.customer_id
-        and aggregated.as_of_date = new_vehicles.as_of_date
-    left join vehicles_before
-        on aggregated.customer_id = vehicles_before.customer_id
-        and aggregated.as_of_date = vehicles_before.as_of_date
 )
 
 select * from final
