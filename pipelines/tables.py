@@ -9,7 +9,9 @@ decimals as floats) and take the same frame back.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, Protocol
 
 import duckdb
 import numpy as np
@@ -19,7 +21,7 @@ from pyspark.sql import SparkSession
 
 
 class Tables(Protocol):
-    def read(self, schema: str, table: str) -> pd.DataFrame: ...
+    def read(self, schema: str, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame: ...
 
     def exists(self, schema: str, table: str) -> bool: ...
 
@@ -63,8 +65,12 @@ class DuckDBTables:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
 
-    def read(self, schema: str, table: str) -> pd.DataFrame:
-        return as_frame(self.con.sql(f"select * from {schema}.{table}").to_arrow_table())
+    def read(self, schema: str, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """The table, or only its rows whose columns equal `where`'s values (filtered in DuckDB)."""
+        filters = dict(where or {})
+        condition = " and ".join(f"{column} = ?" for column in filters)
+        sql = f"select * from {schema}.{table}" + (f" where {condition}" if filters else "")
+        return as_frame(self.con.sql(sql, params=list(filters.values())).to_arrow_table())
 
     def exists(self, schema: str, table: str) -> bool:
         found = self.con.execute(
@@ -105,9 +111,14 @@ class SparkTables:
     def __init__(self, spark: SparkSession) -> None:
         self.spark = spark
 
-    def read(self, schema: str, table: str) -> pd.DataFrame:
+    def read(self, schema: str, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """The table, or only its rows whose columns equal `where`'s values (filtered in pandas)."""
         arrow = self.spark.table(f"{schema}.{table}").toArrow()
-        return duckdb.from_arrow(arrow).fetchdf()
+        frame = duckdb.from_arrow(arrow).fetchdf()
+        for column, value in (where or {}).items():
+            wanted = pd.Timestamp(value) if isinstance(value, date) else value
+            frame = frame[frame[column] == wanted]
+        return frame.reset_index(drop=True)
 
     def exists(self, schema: str, table: str) -> bool:
         return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))

@@ -172,13 +172,9 @@ def _holdout_check(holdout: dict) -> dg.AssetCheckResult:
 def customer_clusters(warehouse: Warehouse):
     with warehouse.tables() as tables:
         as_of = _as_of(tables)
-        features = tables.read(SCHEMA, "customer_features")
+        features = tables.read(SCHEMA, "customer_features", where={"as_of_date": as_of})
         active = features["n_vehicles_bought"].gt(0) | features["n_service_visits"].gt(0)
-        features = (
-            features[features["as_of_date"].eq(pd.Timestamp(as_of)) & active]
-            .sort_values("customer_id")
-            .reset_index(drop=True)
-        )
+        features = features[active].sort_values("customer_id").reset_index(drop=True)
         clustering = cluster_customers(features)
         tables.replace(SCHEMA, "customer_clusters", clustering.assignments.assign(as_of_date=as_of))
         tables.replace(SCHEMA, "customer_cluster_scores", clustering.scores.assign(as_of_date=as_of))
