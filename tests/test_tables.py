@@ -1,5 +1,7 @@
 """`as_frame` gives the frame DuckDB's `fetchdf` gives, column type by column type."""
 
+from datetime import date
+
 import duckdb
 import pandas as pd
 import pytest
@@ -37,3 +39,15 @@ def test_duckdb_tables_read_round_trips_a_written_frame():
     assert frame["nothing"].dtype == object and frame["nothing"].isna().all()
     tables.replace("s", "u", frame)
     assert con.execute("select count(*), sum(plain), count(flag) from s.u").fetchall() == [(3, 600, 2)]
+
+
+def test_read_where_filters_in_the_engine():
+    con = duckdb.connect()
+    tables = DuckDBTables(con)
+    con.execute(f"create schema s; create table s.t as {VALUES}")
+    day = tables.read("s", "t", where={"day": date(2024, 2, 29)})
+    assert day["id"].tolist() == [1]
+    expected = con.execute("select * from s.t where day = date '2024-02-29'").fetchdf()
+    pd.testing.assert_frame_equal(day, expected)
+    assert tables.read("s", "t", where={"id": 3, "plain": 300})["name"].isna().tolist() == [True]
+    assert tables.read("s", "t", where={"id": 4}).empty
