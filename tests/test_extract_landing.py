@@ -130,3 +130,19 @@ def test_loading_twice_changes_nothing_and_redelivery_replaces(raw: Path, tmp_pa
         assert con.execute(
             "select count(*) from raw.quarantine where file_path = 'dealers/D001/leads_202401.csv'"
         ).fetchall() == [(0,)]
+
+
+def test_feed_files_give_each_file_to_its_one_feed_and_registries_walk_no_subfolder(raw: Path):
+    write(raw / "repair_shops/stations.csv", ",".join(L.STATIONS.columns) + "\n")
+    write(raw / "repair_shops/S001/service_orders_202401.csv", ",".join(L.SERVICE_ORDERS.columns) + "\n")
+    write(raw / "repair_shops/S001/stations.csv", "x\n")
+    by_feed = {feed: [f.rel_path for f in feeds.feed_files(raw, feed)] for feed in feeds.FEEDS}
+    assert by_feed["dealers"] == ["dealers/dealers.csv"]
+    assert by_feed["stations"] == ["repair_shops/stations.csv"]
+    assert by_feed["service_orders"] == [
+        "repair_shops/S001/service_orders_202401.csv",
+        "repair_shops/S001/stations.csv",
+    ]
+    every = sorted(path for paths in by_feed.values() for path in paths)
+    assert every == [f.rel_path for f in discover(raw)]
+    assert [f.rel_path for f in discover(raw, under="dealers", recursive=False)] == ["dealers/dealers.csv"]

@@ -30,13 +30,16 @@ FEED_FOLDERS = {
     "vehicle_registrations": "manufacturer/vehicle_registrations",
     "call_center": "manufacturer/call_center",
 }
+# Feeds whose only file sits at the top of their folder: its subfolders (every dealer's, every station's)
+# are not walked.
+REGISTRY_FEEDS = frozenset({"dealers", "stations"})
 
 
 def feed_files(raw_dir: Path, feed: str) -> list[DeliveredFile]:
     """The delivered files `owner_feed` gives to `feed`, walking only the folders that can hold them."""
     folder = FEED_FOLDERS.get(feed)
     found = (
-        discover(raw_dir, under=folder)
+        discover(raw_dir, under=folder, recursive=feed not in REGISTRY_FEEDS)
         if folder is not None
         else discover(raw_dir, skip=frozenset(FEED_FOLDERS.values()))
     )

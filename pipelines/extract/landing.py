@@ -13,13 +13,15 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from pipelines.extract.layouts import TRUTH_DIR, Layout
-from pipelines.extract.parsing import ParsedFile, Rejected
+from pipelines.extract.parsing import ParsedFile, Rejected, Row
 
 RAW_SCHEMA = "raw"
 META_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
@@ -91,12 +93,14 @@ class DeliveredFile:
         return datetime.fromtimestamp(self.mtime_ns / 1e9, tz=UTC)
 
 
-def discover(raw_dir: Path, under: str = "", skip: frozenset[str] = frozenset()) -> list[DeliveredFile]:
+def discover(
+    raw_dir: Path, under: str = "", skip: frozenset[str] = frozenset(), recursive: bool = True
+) -> list[DeliveredFile]:
     """Every delivered file under `raw_dir`, sorted by path; `_truth/` and hidden files are never read.
 
     `under` walks only that folder of `raw_dir` (a relative path; nothing when it is not a folder or passes
     through a link, which the whole walk would not follow either); folders in `skip` (relative paths) are
-    left out.
+    left out; with `recursive` false only the files directly in the starting folder are found.
     """
     start = _walk_start(raw_dir, under)
     if start is None:
@@ -111,6 +115,8 @@ def discover(raw_dir: Path, under: str = "", skip: frozenset[str] = frozenset())
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir(follow_symlinks=False):
+                    if not recursive:
+                        continue
                     truth = folder == raw_dir and entry.name == TRUTH_DIR
                     if not truth and entry.path[prefix:].replace(os.sep, "/") not in skip:
                         stack.append(Path(entry.path))
@@ -157,10 +163,18 @@ class LandingSummary:
 Parser = Callable[[DeliveredFile, bytes], ParsedFile]
 
 
+@dataclass(frozen=True)
+class _FileRows:
+    """One file's parsed rows and the columns that are the same for all of them (file metadata, context)."""
+
+    rows: list[Row]
+    constants: dict[str, object]
+
+
 @dataclass
 class _Batch:
     paths: list[str] = field(default_factory=list)
-    rows: dict[str, list[dict]] = field(default_factory=dict)
+    rows: dict[str, list[_FileRows]] = field(default_factory=dict)
     quarantine: list[dict] = field(default_factory=list)
     manifest: list[dict] = field(default_factory=list)
 
@@ -243,12 +257,9 @@ def _add_to_batch(
     }
     if parsed.layout is not None and parsed.rows:
         context = context_columns(delivered) if context_columns else {}
-        for row in parsed.rows:
-            row.update(meta)
-            row.update(context)
-        parsed = _without_erased(parsed, (erased or {}).get(parsed.layout.source_system or ""))
+        parsed = _without_erased(parsed, (erased or {}).get(parsed.layout.source_system or ""), context)
         target = batch.rows.setdefault(parsed.layout.table, [])
-        target.extend(parsed.rows)
+        target.append(_FileRows(parsed.rows, {**meta, **context}))
         summary.rows_by_table[parsed.layout.table] = summary.rows_by_table.get(parsed.layout.table, 0) + len(
             parsed.rows
         )
@@ -301,14 +312,14 @@ def _erased_hashes(con: duckdb.DuckDBPyConnection, tables: Sequence[Layout]) -> 
     return {system: frozenset(hashes) for system, hashes in found.items()}
 
 
-def _without_erased(parsed: ParsedFile, erased: frozenset[str] | None) -> ParsedFile:
+def _without_erased(parsed: ParsedFile, erased: frozenset[str] | None, context: dict[str, str]) -> ParsedFile:
     """Rows of erased records move to the rejected rows, without their text."""
     layout = parsed.layout
     if not erased or layout is None or layout.source_system is None:
         return parsed
     kept, gone = [], []
     for row in parsed.rows:
-        if record_hash(layout.source_system, layout.record_key(row)) in erased:
+        if record_hash(layout.source_system, layout.record_key({**row, **context})) in erased:
             gone.append(Rejected(int(row["_row_number"]), ERASED_REASON, None))
         else:
             kept.append(row)
@@ -343,11 +354,8 @@ def _write_batch(con: duckdb.DuckDBPyConnection, batch: _Batch, tables: Sequence
             con.execute(
                 f"delete from {RAW_SCHEMA}.{name} where file_path in (select file_path from _landing_paths)"
             )
-        for table, rows in batch.rows.items():
-            schema = _table_schema(con, table)
-            # Column by column: about 1.5 times faster than `Table.from_pylist` over the row dicts.
-            columns = {field.name: [row.get(field.name) for row in rows] for field in schema}
-            _insert(con, table, pa.Table.from_pydict(columns, schema=schema))
+        for table, files in batch.rows.items():
+            _insert(con, table, _columnar(files, _table_schema(con, table)))
         if batch.quarantine:
             _insert(con, "quarantine", pa.Table.from_pylist(batch.quarantine))
         _insert(con, "load_manifest", pa.Table.from_pylist(batch.manifest))
@@ -357,6 +365,24 @@ def _write_batch(con: duckdb.DuckDBPyConnection, batch: _Batch, tables: Sequence
         raise
     finally:
         con.unregister("_landing_paths")
+
+
+def _columnar(files: Sequence[_FileRows], schema: pa.Schema) -> pa.Table:
+    """The rows of many files as one Arrow table: each file's rows are transposed by `itemgetter` and `zip`
+    (they share their keys), its constants repeated, and columns the file lacks are null."""
+    columns: dict[str, list] = {name: [] for name in schema.names}
+    landed = 0
+    for file in files:
+        keys = tuple(file.rows[0])
+        get = itemgetter(*keys)
+        rows = map(get, file.rows) if len(keys) > 1 else ((get(row),) for row in file.rows)
+        for key, values in zip(keys, zip(*rows, strict=True), strict=True):
+            columns[key].extend(values)
+        landed += len(file.rows)
+        for name, values in columns.items():
+            if len(values) < landed:
+                values.extend(repeat(file.constants.get(name), landed - len(values)))
+    return pa.Table.from_pydict(columns, schema=schema)
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:

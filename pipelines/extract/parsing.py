@@ -31,7 +31,11 @@ class Rejected:
 
 @dataclass
 class ParsedFile:
-    """What one file yields: rows keyed by the layout's columns plus `_row_number` and `_extra_columns`."""
+    """What one file yields: rows keyed by the layout's columns plus `_row_number` and `_extra_columns`.
+
+    Every row of one file has the same keys (a CSV column missing from the header is missing from all
+    of them), which lets landing transpose a file's rows into columns in one pass.
+    """
 
     layout: Layout | None
     rows: list[Row] = field(default_factory=list)
