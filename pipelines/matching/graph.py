@@ -99,7 +99,13 @@ class _Clusters:
             self.cannot.setdefault(ra, set()).update(self.cannot.pop(rb))
 
     def labels(self) -> np.ndarray:
-        return np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
+        """Every record's root, by pointer jumping: each pass replaces a parent by its parent's parent."""
+        parent = np.asarray(self.parent, dtype=np.int64)
+        while True:
+            grandparent = parent[parent]
+            if np.array_equal(grandparent, parent):
+                return parent
+            parent = grandparent
 
 
 def _greedy(clusters: _Clusters, edges: pd.DataFrame, max_size: int | None, stats: MergeStats) -> None:

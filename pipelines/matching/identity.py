@@ -4,6 +4,7 @@ splits are recorded as events."""
 from __future__ import annotations
 
 import hashlib
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -48,21 +49,23 @@ def assign_ids(
             used.add(customer_id)
     taken = set(previous["customer_id"]) | used
     ids: dict[int, str] = dict(inherited)
-    for label in anchors.index:
-        if label not in ids:
-            ids[label] = new_id(anchors[label], taken)
-            taken.add(ids[label])
-    events = []
+    fresh = anchors.index.difference(pd.Index(list(inherited), dtype=anchors.index.dtype))
+    for label, anchor in zip(fresh, anchors.loc[fresh], strict=True):
+        ids[label] = new_id(anchor, taken)
+        taken.add(ids[label])
+    changes: list[tuple] = []
     for label, customer_id, n in overlap.itertuples(index=False):
         if ids[label] == customer_id:
             continue
         if customer_id in used:
-            events.append((ids[label], "split_from", customer_id, int(n)))
+            changes.append((ids[label], "split_from", customer_id, int(n)))
         else:
-            events.append((customer_id, "merged_into", ids[label], int(n)))
-    for label in anchors.index.difference(overlap["label"]):
-        events.append((ids[label], "created", None, int(sizes[label])))
-    for customer_id in sorted(set(previous["customer_id"]) - set(overlap["customer_id"])):
-        events.append((customer_id, "retired", None, 0))
+            changes.append((customer_id, "merged_into", ids[label], int(n)))
+    created = anchors.index.difference(overlap["label"])
+    retired = sorted(set(previous["customer_id"]) - set(overlap["customer_id"]))
+    events = changes + list(
+        zip([ids[label] for label in created], repeat("created"), repeat(None), sizes.loc[created].tolist())
+    )
+    events += [(customer_id, "retired", None, 0) for customer_id in retired]
     frame = pd.DataFrame(events, columns=["customer_id", "event", "related_customer_id", "n_records"])
     return current["label"].map(ids).to_numpy(), frame
