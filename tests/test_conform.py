@@ -17,7 +17,9 @@ from pipelines.conform import (
     conform_vin,
     org_code_check_digit,
     vin_check_digit,
+    worker_pool,
 )
+from pipelines.conform import frame as frame_module
 
 
 def make_ric(body17: str) -> str:
@@ -527,3 +529,19 @@ def test_conform_column_empty_series():
     frame = conform_column(pd.Series([], dtype=object), conform_vin)
     assert list(frame.columns) == ["vin", "last6", "is_full", "is_valid"]
     assert len(frame) == 0
+
+
+def test_conform_column_on_worker_processes_equals_one_process(monkeypatch):
+    monkeypatch.setattr(frame_module, "PARALLEL_MIN_VALUES", 10)
+    monkeypatch.setattr(frame_module, "CHUNK_VALUES", 7)
+    names = pd.Series(
+        ["张伟", "張偉", None, "王女士", "Zhang Wei", "单丽", "曾国强"] * 3 + [f"李{i}明" for i in range(40)]
+    )
+    phones = pd.Series([f"138{i:08d}" for i in range(50)] + [None, "anonymous", "021-6288 1234"])
+    with worker_pool(2) as pool:
+        assert pool is not None
+        in_workers = [conform_column(names, conform_name, pool), conform_column(phones, conform_phone, pool)]
+    in_process = [conform_column(names, conform_name), conform_column(phones, conform_phone)]
+    for parallel, serial in zip(in_workers, in_process, strict=True):
+        pd.testing.assert_frame_equal(parallel, serial)
+    assert in_workers[1]["e164"].iloc[49] == "+8613800000049"

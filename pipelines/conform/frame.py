@@ -1,31 +1,62 @@
-"""Apply a scalar conformer to a pandas column, once per distinct value."""
+"""Apply a scalar conformer to a pandas column, once per distinct value; on every core when there are many."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from functools import partial
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+# Fewer distinct values are conformed in this process: starting the workers would cost more.
+PARALLEL_MIN_VALUES = 20_000
+CHUNK_VALUES = 5_000
 
-def conform_column(values: pd.Series, fn: Callable[[Any], Any]) -> pd.DataFrame:
+
+@contextmanager
+def worker_pool(workers: int | None = None) -> Iterator[Executor | None]:
+    """Processes for `conform_column`, one per core this process may use; None where there is one core or
+    this is a daemonic process (which may not start children). Workers start on first use."""
+    count = workers or len(os.sched_getaffinity(0))
+    if count < 2 or multiprocessing.current_process().daemon:
+        yield None
+        return
+    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+def _field_rows(fn: Callable[[Any], Any], names: Sequence[str], values: Sequence[Any]) -> list[tuple]:
+    getter = attrgetter(*names)
+    return [getter(fn(value)) for value in values]
+
+
+def conform_column(values: pd.Series, fn: Callable[[Any], Any], pool: Executor | None = None) -> pd.DataFrame:
     """One column per field of fn's (dataclass) result, same index as values.
 
     fn runs once per distinct non-null value (results are mapped back by value) and once for None,
     whose result fills the null rows: every conformer of this package returns its 'empty' result there.
+    With a `pool` (see `worker_pool`) and at least PARALLEL_MIN_VALUES distinct values, chunks of them are
+    conformed in its processes; fn must then be a module-level function.
     """
     null_result = fn(None)
     names = [f.name for f in dataclasses.fields(null_result)]
     mask = values.notna().to_numpy()
     present = values[mask]
     codes, uniques = pd.factorize(present, sort=False)
-    results = [fn(value) for value in uniques.tolist()]
-    getter = attrgetter(*names)
-    rows = [getter(r) for r in results]
-    rows.append(getter(null_result))  # position len(uniques): the null rows
+    distinct = uniques.tolist()
+    if pool is None or len(distinct) < PARALLEL_MIN_VALUES:
+        rows = _field_rows(fn, names, distinct)
+    else:
+        chunks = [distinct[i : i + CHUNK_VALUES] for i in range(0, len(distinct), CHUNK_VALUES)]
+        rows = [row for part in pool.map(partial(_field_rows, fn, names), chunks) for row in part]
+    rows.append(attrgetter(*names)(null_result))  # position len(uniques): the null rows
     full_codes = np.full(len(values), len(uniques), dtype=np.intp)
     full_codes[mask] = codes
     # Each field is typed once per distinct value, then spread to the rows: the values present in the

@@ -14,6 +14,7 @@ from pipelines.conform import (
     conform_plate,
     conform_vin,
     surname_pinyin,
+    worker_pool,
 )
 
 COMPANY_ID_KINDS = ("uscc", "org_code")
@@ -51,14 +52,17 @@ def conform_records(records: pd.DataFrame) -> pd.DataFrame:
 
     A record identifies nobody when it has no full name, no usable mobile, id, VIN, plate or e-mail.
     """
-    name = _prefixed(conform_column(records["name_raw"], conform_name), "name_")
-    phone = _prefixed(conform_column(records["phone_raw"], conform_phone), "phone_")
-    phone_alt = _prefixed(conform_column(records["phone_alt_raw"], conform_phone), "phone_alt_")
-    party_id = _prefixed(conform_column(records["id_raw"], conform_party_id), "id_")
-    vin = _prefixed(conform_column(records["vin_raw"], conform_vin), "vin_")
-    plate = _prefixed(conform_column(records["plate_raw"], conform_plate), "plate_")
-    email = _prefixed(conform_column(records["email_raw"], conform_email), "email_")
-    address = _prefixed(conform_column(records["address_raw"], conform_address), "address_")
+    with worker_pool() as pool:
+        name = _prefixed(conform_column(records["name_raw"], conform_name, pool), "name_")
+        phone = _prefixed(conform_column(records["phone_raw"], conform_phone, pool), "phone_")
+        phone_alt = _prefixed(conform_column(records["phone_alt_raw"], conform_phone, pool), "phone_alt_")
+        party_id = _prefixed(conform_column(records["id_raw"], conform_party_id, pool), "id_")
+        vin = _prefixed(conform_column(records["vin_raw"], conform_vin, pool), "vin_")
+        plate = _prefixed(conform_column(records["plate_raw"], conform_plate, pool), "plate_")
+        email = _prefixed(conform_column(records["email_raw"], conform_email, pool), "email_")
+        address = _prefixed(conform_column(records["address_raw"], conform_address, pool), "address_")
+        city = conform_column(records["city_raw"], conform_address, pool)
+        province = conform_column(records["province_raw"], conform_address, pool)
     out = pd.DataFrame(
         {
             "source_system": records["source_system"],
@@ -101,8 +105,6 @@ def conform_records(records: pd.DataFrame) -> pd.DataFrame:
     out["vin_last6"] = vin["vin_last6"]
     out["plate"] = plate["plate_plate"].where(plate["plate_is_valid"].fillna(False).astype(bool))
     out["email"] = email["email_email"].where(email["email_is_valid"].fillna(False).astype(bool))
-    city = conform_column(records["city_raw"], conform_address)
-    province = conform_column(records["province_raw"], conform_address)
     out["province"] = address["address_province"].fillna(city["province"]).fillna(province["province"])
     out["city"] = address["address_city"].fillna(city["city"])
     out["district"] = address["address_district"]
