@@ -70,7 +70,10 @@ def _md_table(frame: pd.DataFrame) -> dg.MetadataValue:
 def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.tables() as tables:
         as_of = _as_of(tables)
-        events = tables.read(SCHEMA, "fct_customer_events")
+        # Only service events at authorised stations leave the warehouse (about half of them at 1M).
+        events = tables.read(
+            SCHEMA, "fct_customer_events", where={"event_type": "service", "station_type": "authorized"}
+        )
         authorised_visit = (
             events["event_type"].eq("service")
             & events["service_kind"].notna()

@@ -93,7 +93,7 @@ def as_python_dates(frame: pd.DataFrame) -> pd.DataFrame:
     for name in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[name]):
             values = out[name]
-            out[name] = [None if pd.isna(v) else v.date() for v in values]
+            out[name] = values.dt.date.astype(object).where(values.notna(), None)
     return out
 
 
