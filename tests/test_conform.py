@@ -17,9 +17,9 @@ from pipelines.conform import (
     conform_vin,
     org_code_check_digit,
     vin_check_digit,
-    worker_pool,
 )
 from pipelines.conform import frame as frame_module
+from pipelines.workers import worker_pool
 
 
 def make_ric(body17: str) -> str:

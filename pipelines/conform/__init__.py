@@ -5,7 +5,7 @@ Every conformer is a pure function of one raw value (None and NaN allowed) retur
 
 from .addresses import AddressResult, conform_address
 from .emails import EmailResult, conform_email
-from .frame import conform_column, worker_pool
+from .frame import conform_column
 from .ids import IdResult, conform_party_id, org_code_check_digit, parse_id_hint
 from .names import NameResult, conform_name, surname_pinyin
 from .phones import PhoneResult, conform_phone, is_placeholder_number
@@ -32,5 +32,4 @@ __all__ = [
     "parse_id_hint",
     "surname_pinyin",
     "vin_check_digit",
-    "worker_pool",
 ]

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from functools import partial
 from operator import attrgetter
 from typing import Any
@@ -20,18 +17,6 @@ PARALLEL_MIN_VALUES = 20_000
 CHUNK_VALUES = 5_000
 
 
-@contextmanager
-def worker_pool(workers: int | None = None) -> Iterator[Executor | None]:
-    """Processes for `conform_column`, one per core this process may use; None where there is one core or
-    this is a daemonic process (which may not start children). Workers start on first use."""
-    count = workers or len(os.sched_getaffinity(0))
-    if count < 2 or multiprocessing.current_process().daemon:
-        yield None
-        return
-    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield pool
-
-
 def _field_rows(fn: Callable[[Any], Any], names: Sequence[str], values: Sequence[Any]) -> list[tuple]:
     getter = attrgetter(*names)
     return [getter(fn(value)) for value in values]
@@ -42,8 +27,8 @@ def conform_column(values: pd.Series, fn: Callable[[Any], Any], pool: Executor |
 
     fn runs once per distinct non-null value (results are mapped back by value) and once for None,
     whose result fills the null rows: every conformer of this package returns its 'empty' result there.
-    With a `pool` (see `worker_pool`) and at least PARALLEL_MIN_VALUES distinct values, chunks of them are
-    conformed in its processes; fn must then be a module-level function.
+    With a `pool` (`pipelines.workers.worker_pool`) and at least PARALLEL_MIN_VALUES distinct values, chunks
+    of them are conformed in its processes; fn must then be a module-level function.
     """
     null_result = fn(None)
     names = [f.name for f in dataclasses.fields(null_result)]

@@ -14,8 +14,8 @@ from pipelines.conform import (
     conform_plate,
     conform_vin,
     surname_pinyin,
-    worker_pool,
 )
+from pipelines.workers import worker_pool
 
 COMPANY_ID_KINDS = ("uscc", "org_code")
 MATCHABLE_ID_KINDS = ("resident_id", "uscc", "org_code", "passport")
