@@ -64,7 +64,7 @@ erase: setup
 ## benchmarks/results): every stage beside the floor and the matching peers; INCREMENTAL=1 adds a day's run.
 SIZES ?= 10000,100000
 bench: setup
-	$(BIN)/python benchmarks/bench.py --sizes $(SIZES)$(if $(INCREMENTAL), --incremental)
+	$(BIN)/python benchmarks/bench.py --sizes $(SIZES)$(if $(INCREMENTAL), --incremental)$(if $(PEERS), --peers $(PEERS))
 
 ## Score customer_xref against the generated ground truth.
 eval: setup

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,7 +209,7 @@ def incremental_day(layout: Layout) -> dict[str, Any]:
 # --- one size ---------------------------------------------------------------------------------------------
 
 
-def benchmark(customers: int, seed: int, incremental: bool) -> dict[str, Any]:
+def benchmark(customers: int, seed: int, incremental: bool, peers: Sequence[str] = ()) -> dict[str, Any]:
     layout = Layout.of(customers, seed)
     layout.root.mkdir(parents=True, exist_ok=True)
     generated = generate(layout, customers, seed)
@@ -223,7 +224,7 @@ def benchmark(customers: int, seed: int, incremental: bool) -> dict[str, Any]:
     print(f"{customers:,}: platform {platform_run['job_wall_seconds']:.1f} s", flush=True)
     counts = warehouse_counts(layout.warehouse)
     try:
-        peers, peers_failed = run_peers(layout), None
+        peers, peers_failed = run_peers(layout, peers=peers), None
     except SystemExit as failed:  # a peer that fails (out of memory at 1M, say) leaves our figures standing
         peers, peers_failed = {}, str(failed)
         print(f"{customers:,}: peers failed: {failed}", flush=True)
@@ -404,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--incremental", action="store_true", help="also time a day's delivery on top of the warehouse"
     )
+    parser.add_argument(
+        "--peers",
+        default="",
+        help="matching peers to run, comma-separated (default: all; at 1M the Splink "
+        "peer needs more than 24 GB)",
+    )
     parser.add_argument("--platform-steps", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.platform_steps:
@@ -412,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = []
     for size in (int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()):
-        result = benchmark(size, args.seed, args.incremental)
+        result = benchmark(size, args.seed, args.incremental, [p for p in args.peers.split(",") if p.strip()])
         results.append(result)
         print(report_markdown(result), flush=True)
     (RESULTS / "bench.md").write_text(summary_markdown(results), encoding="utf-8")

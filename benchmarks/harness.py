@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,12 +332,16 @@ def platform_steps(out: Path) -> int:
 # --- after the run ------------------------------------------------------------------------------------
 
 
-def run_peers(layout: Layout, warehouse: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Run both peers on the built warehouse; their rows of ``peers.runs`` (without the model)."""
+def run_peers(
+    layout: Layout, warehouse: Path | None = None, peers: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
+    """Run the peers (all unless named) on the built warehouse; their rows of ``peers.runs`` (without the
+    model)."""
     import duckdb
 
     warehouse = warehouse or layout.warehouse
-    run_logged([sys.executable, "-m", "pipelines.peers", "--warehouse", str(warehouse)], layout)
+    chosen = [arg for peer in peers for arg in ("--peer", peer)]
+    run_logged([sys.executable, "-m", "pipelines.peers", "--warehouse", str(warehouse), *chosen], layout)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
             "select peer, xref_table, records, clusters, wall_seconds, "
