@@ -11,11 +11,12 @@ from contextlib import contextmanager
 
 @contextmanager
 def worker_pool(workers: int | None = None) -> Iterator[Executor | None]:
-    """Spawned processes, one per core this process may use; None where there is one core or this is a
-    daemonic process (which may not start children). Workers start on first use."""
+    """Processes forked from a fresh server (so neither this process's threads nor its main module go with
+    them), one per core this process may use; None where there is one core or this is a daemonic process
+    (which may not start children). Workers start on first use."""
     count = workers or len(os.sched_getaffinity(0))
     if count < 2 or multiprocessing.current_process().daemon:
         yield None
         return
-    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("forkserver")) as pool:
         yield pool
