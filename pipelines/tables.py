@@ -9,7 +9,7 @@ decimals as floats) and take the same frame back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -21,7 +21,13 @@ from pyspark.sql import SparkSession
 
 
 class Tables(Protocol):
-    def read(self, schema: str, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame: ...
+    def read(
+        self,
+        schema: str,
+        table: str,
+        where: Mapping[str, Any] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame: ...
 
     def exists(self, schema: str, table: str) -> bool: ...
 
@@ -65,11 +71,18 @@ class DuckDBTables:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
 
-    def read(self, schema: str, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """The table, or only its rows whose columns equal `where`'s values (filtered in DuckDB)."""
+    def read(
+        self,
+        schema: str,
+        table: str,
+        where: Mapping[str, Any] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The table, or only its rows whose columns equal `where`'s values and only `columns` (in DuckDB)."""
         filters = dict(where or {})
         condition = " and ".join(f"{column} = ?" for column in filters)
-        sql = f"select * from {schema}.{table}" + (f" where {condition}" if filters else "")
+        selected = ", ".join(f'"{column}"' for column in columns) if columns else "*"
+        sql = f"select {selected} from {schema}.{table}" + (f" where {condition}" if filters else "")
         return as_frame(self.con.sql(sql, params=list(filters.values())).to_arrow_table())
 
     def exists(self, schema: str, table: str) -> bool:
@@ -111,14 +124,24 @@ class SparkTables:
     def __init__(self, spark: SparkSession) -> None:
         self.spark = spark
 
-    def read(self, schema: str, table: str, where: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        """The table, or only its rows whose columns equal `where`'s values (filtered in pandas)."""
-        arrow = self.spark.table(f"{schema}.{table}").toArrow()
+    def read(
+        self,
+        schema: str,
+        table: str,
+        where: Mapping[str, Any] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The table, or only its rows whose columns equal `where`'s values (filtered in pandas) and only
+        `columns`."""
+        source = self.spark.table(f"{schema}.{table}")
+        arrow = (
+            source.select(*columns, *[c for c in (where or {}) if c not in columns]) if columns else source
+        ).toArrow()
         frame = duckdb.from_arrow(arrow).fetchdf()
         for column, value in (where or {}).items():
             wanted = pd.Timestamp(value) if isinstance(value, date) else value
             frame = frame[frame[column] == wanted]
-        return frame.reset_index(drop=True)
+        return (frame[list(columns)] if columns else frame).reset_index(drop=True)
 
     def exists(self, schema: str, table: str) -> bool:
         return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))

@@ -51,3 +51,13 @@ def test_read_where_filters_in_the_engine():
     pd.testing.assert_frame_equal(day, expected)
     assert tables.read("s", "t", where={"id": 3, "plain": 300})["name"].isna().tolist() == [True]
     assert tables.read("s", "t", where={"id": 4}).empty
+
+
+def test_read_only_some_columns_in_their_order():
+    con = duckdb.connect()
+    tables = DuckDBTables(con)
+    con.execute(f"create schema s; create table s.t as {VALUES}")
+    frame = tables.read("s", "t", where={"day": date(2024, 2, 29)}, columns=["name", "id"])
+    expected = con.execute("select name, id from s.t where day = date '2024-02-29'").fetchdf()
+    pd.testing.assert_frame_equal(frame, expected)
+    assert list(tables.read("s", "t", columns=["small"]).columns) == ["small"]

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from pipelines.matching.backends import splink_on_spark
-from pipelines.matching.matcher import match
+from pipelines.matching.matcher import MATCH_COLUMNS, match
 from pipelines.matching.model import (
     MODEL_TABLE,
     SCORED_PAIRS_TABLE,
@@ -130,13 +130,20 @@ def int_party_records_clustered(
     context: dg.AssetExecutionContext, warehouse: Warehouse, config: MatchingConfig
 ) -> dg.MaterializeResult:
     with warehouse.tables() as tables:
-        conformed = tables.read(SCHEMA, "int_party_records_conformed")
-        previous = _read_or_none(tables, SCHEMA, "int_party_records_clustered")
-        if previous is not None:
+        conformed = tables.read(
+            SCHEMA, "int_party_records_conformed", where={"identifies_customer": True}, columns=MATCH_COLUMNS
+        )
+        previous = None
+        if tables.exists(SCHEMA, "int_party_records_clustered"):
+            last = tables.read(
+                SCHEMA,
+                "int_party_records_clustered",
+                columns=["source_system", "source_record_id", "customer_id"],
+            )
             previous = pd.DataFrame(
                 {
-                    "record_key": previous["source_system"] + ":" + previous["source_record_id"],
-                    "customer_id": previous["customer_id"],
+                    "record_key": last["source_system"] + ":" + last["source_record_id"],
+                    "customer_id": last["customer_id"],
                 }
             )
         must = _read_or_none(tables, "stewardship", "manual_must_link")
