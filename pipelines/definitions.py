@@ -24,6 +24,7 @@ from pipelines.automation import (
     full_rebuild,
     with_operations,
 )
+from pipelines.memory import release_memory_after_step
 from pipelines.publish import AnalystCopy, publish_root
 from pipelines.resources import RawData, Warehouse
 from pipelines.schedules import daily_materialize_all
@@ -36,6 +37,7 @@ materialize_all = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
     op_retry_policy=TRANSIENT_RETRY,
+    hooks={release_memory_after_step},
 )
 
 

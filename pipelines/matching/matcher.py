@@ -263,24 +263,20 @@ def _crossing(pairs: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
 
 def _link_reasons(n: int, labels: np.ndarray, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per record, the strongest accepted edge that touches it: why it is in its cluster, and how surely."""
-    kept = edges[labels[edges["left"].to_numpy()] == labels[edges["right"].to_numpy()]]
-    rank = kept["reason"].map(STRENGTH).fillna(0.0)
-    ends = pd.concat(
-        [
-            pd.DataFrame(
-                {"pos": kept["left"], "reason": kept["reason"], "p": kept["probability"], "rank": rank}
-            ),
-            pd.DataFrame(
-                {"pos": kept["right"], "reason": kept["reason"], "p": kept["probability"], "rank": rank}
-            ),
-        ]
-    ).sort_values(["pos", "rank", "p"], ascending=[True, False, False])
-    best = ends.drop_duplicates("pos").set_index("pos")
-    reason = pd.Series("singleton", index=range(n))
-    probability = pd.Series(1.0, index=range(n))
-    reason[best.index] = best["reason"]
-    probability[best.index] = best["p"]
-    return reason.to_numpy(), probability.round(6).to_numpy()
+    left, right = edges["left"].to_numpy(), edges["right"].to_numpy()
+    kept = labels[left] == labels[right]
+    codes, names = pd.factorize(edges["reason"][kept])
+    rank = np.tile(pd.Series(names).map(STRENGTH).fillna(0.0).to_numpy()[codes], 2)
+    p = np.tile(edges["probability"].to_numpy()[kept], 2)
+    pos = np.concatenate([left[kept], right[kept]])
+    # Each record's ends ordered by strength, then probability, both descending: its first end is the best.
+    order = np.lexsort((-p, -rank, pos))
+    first = order[np.r_[True, pos[order][1:] != pos[order][:-1]]] if len(order) else order
+    reason = np.full(n, "singleton", dtype=object)
+    reason[pos[first]] = np.asarray(names, dtype=object)[np.tile(codes, 2)[first]]
+    probability = np.ones(n)
+    probability[pos[first]] = p[first]
+    return reason, probability.round(6)
 
 
 def _review_pairs(

@@ -1,0 +1,28 @@
+"""Memory that a finished step freed goes back to the operating system before the next step starts."""
+
+import pandas as pd
+
+from pipelines.definitions import build_definitions
+from pipelines.memory import release_freed_memory, release_memory_after_step
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS"))
+
+
+def test_freed_frames_leave_the_process_only_when_released():
+    base = _rss()
+    frame = pd.DataFrame({"key": [f"customer {i}" for i in range(2_000_000)], "n": range(2_000_000)})
+    frame = frame.sort_values("key").merge(frame.sample(frac=0.5, random_state=1), on="key")
+    del frame
+    freed = _rss() - base
+    release_freed_memory()
+    kept = _rss() - base
+    assert freed > 200 * 2**20, "pandas and Arrow keep what a dropped frame held"
+    assert kept < freed / 4
+
+
+def test_every_step_of_the_main_job_releases_memory_after_it():
+    job = build_definitions().resolve_job_def("materialize_all")
+    assert release_memory_after_step in job.hook_defs
