@@ -384,16 +384,18 @@ def summary_markdown(results: list[dict[str, Any]]) -> str:
     for result in results:
         total = result["platform"]["job_wall_seconds"]
         floor = result["floor"]["seconds"]
-        splink = result["peers"].get("splink", {})
-        splink_seconds = splink.get("raw_to_xref_seconds", 0.0)
-        splink_f1 = result["scores"].get(splink.get("table", ""), {}).get("pairwise_f1", 0.0)
+        ours_f1 = result["scores"][OURS_TABLE]["pairwise_f1"]
+        splink = result["peers"].get("splink")
+        if splink:
+            seconds = splink["raw_to_xref_seconds"]
+            splink_f1 = result["scores"].get(splink["table"], {}).get("pairwise_f1", 0.0)
+            peer = f"{seconds:.1f} | {total / seconds:.2f} | {ours_f1:.4f} | {splink_f1:.4f}"
+        else:
+            peer = f"not run | | {ours_f1:.4f} | not run"
         lines.append(
             f"| {result['customers']:,} | {result['counts']['raw_rows']:,} | {floor:.1f} | {total:.1f} "
             f"| {total / floor:.1f} | {_gb(result['platform'].get('peak_rss_bytes', 0))} "
-            f"| {splink_seconds:.1f} "
-            f"| {total / splink_seconds if splink_seconds else 0.0:.2f} "
-            f"| {result['scores'][OURS_TABLE]['pairwise_f1']:.4f} | {splink_f1:.4f} "
-            f"| {result['customers'] / (total / 60):,.0f} |"
+            f"| {peer} | {result['customers'] / (total / 60):,.0f} |"
         )
     return "\n".join(lines) + "\n"
 
