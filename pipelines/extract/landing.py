@@ -258,8 +258,8 @@ def _add_to_batch(
     if parsed.layout is not None and parsed.rows:
         context = context_columns(delivered) if context_columns else {}
         parsed = _without_erased(parsed, (erased or {}).get(parsed.layout.source_system or ""), context)
-        target = batch.rows.setdefault(parsed.layout.table, [])
-        target.append(_FileRows(parsed.rows, {**meta, **context}))
+        if parsed.rows:  # none are left when every row was erased
+            batch.rows.setdefault(parsed.layout.table, []).append(_FileRows(parsed.rows, {**meta, **context}))
         summary.rows_by_table[parsed.layout.table] = summary.rows_by_table.get(parsed.layout.table, 0) + len(
             parsed.rows
         )
