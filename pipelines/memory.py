@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import os
 
@@ -17,9 +16,8 @@ def release_freed_memory() -> None:
     next step (a dbt subprocess with its own DuckDB) would otherwise stack on."""
     gc.collect()
     pa.default_memory_pool().release_unused()
-    libc_name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(libc_name) if libc_name else None
-    if libc is not None and hasattr(libc, "malloc_trim"):  # glibc only; other C libraries return memory
+    libc = ctypes.CDLL(None)  # the symbols this process already has loaded, the C library's among them
+    if hasattr(libc, "malloc_trim"):  # glibc only; other C libraries return memory
         libc.malloc_trim(0)
 
 

@@ -1,5 +1,7 @@
 """Conforming and matching in Python, between the dbt staging/intermediate models and the marts."""
 
+from collections.abc import Sequence
+
 import dagster as dg
 import pandas as pd
 
@@ -60,8 +62,10 @@ STEWARDSHIP = [
 ]
 
 
-def _read_or_none(tables: Tables, schema: str, table: str) -> pd.DataFrame | None:
-    return tables.read(schema, table) if tables.exists(schema, table) else None
+def _read_or_none(
+    tables: Tables, schema: str, table: str, columns: Sequence[str] | None = None
+) -> pd.DataFrame | None:
+    return tables.read(schema, table, columns=columns) if tables.exists(schema, table) else None
 
 
 def _id_events(events: pd.DataFrame) -> pd.DataFrame:
@@ -133,13 +137,10 @@ def int_party_records_clustered(
         conformed = tables.read(
             SCHEMA, "int_party_records_conformed", where={"identifies_customer": True}, columns=MATCH_COLUMNS
         )
+        key_and_id = ["source_system", "source_record_id", "customer_id"]
+        last = _read_or_none(tables, SCHEMA, "int_party_records_clustered", key_and_id)
         previous = None
-        if tables.exists(SCHEMA, "int_party_records_clustered"):
-            last = tables.read(
-                SCHEMA,
-                "int_party_records_clustered",
-                columns=["source_system", "source_record_id", "customer_id"],
-            )
+        if last is not None:
             previous = pd.DataFrame(
                 {
                     "record_key": last["source_system"] + ":" + last["source_record_id"],

@@ -75,10 +75,8 @@ def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
             SCHEMA, "fct_customer_events", where={"event_type": "service", "station_type": "authorized"}
         )
         authorised_visit = (
-            events["event_type"].eq("service")
-            & events["service_kind"].notna()
+            events["service_kind"].notna()
             & events["service_kind"].ne("recall")
-            & events["station_type"].eq("authorized")
             & (events["event_date"] < pd.Timestamp(as_of))
         ).fillna(False)
         visits = (
@@ -86,7 +84,11 @@ def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
             .sort_values(["customer_id", "event_date", "amount"], kind="stable")
             .reset_index(drop=True)
         )
-        groups = tables.read(SCHEMA, "dim_customer").set_index("customer_id")["customer_type"].sort_index()
+        groups = (
+            tables.read(SCHEMA, "dim_customer", columns=["customer_id", "customer_type"])
+            .set_index("customer_id")["customer_type"]
+            .sort_index()
+        )
         fit = fit_clv(visits, as_of, groups)
         table = (
             fit.customers.reset_index()

@@ -271,7 +271,8 @@ def _link_reasons(n: int, labels: np.ndarray, edges: pd.DataFrame) -> tuple[np.n
     pos = np.concatenate([left[kept], right[kept]])
     # Each record's ends ordered by strength, then probability, both descending: its first end is the best.
     order = np.lexsort((-p, -rank, pos))
-    first = order[np.r_[True, pos[order][1:] != pos[order][:-1]]] if len(order) else order
+    ordered = pos[order]
+    first = order[np.r_[True, ordered[1:] != ordered[:-1]]] if len(order) else order
     reason = np.full(n, "singleton", dtype=object)
     reason[pos[first]] = np.asarray(names, dtype=object)[np.tile(codes, 2)[first]]
     probability = np.ones(n)
