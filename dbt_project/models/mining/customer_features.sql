@@ -3,10 +3,11 @@
     the window after it and stay null until that window lies wholly before the mining as-of date. A service
     visit is a repair order other than a recall (recalls are the maker's call, not the customer's).
 
-    The month-start snapshots are computed on a timeline of monthly totals per customer with window frames
-    over month numbers (features: the months before; labels: the months from the snapshot on), so the cost
-    grows with customers x months rather than events x snapshots. The as-of date, when it is not the first of
-    a month, is computed from the events before it. -#}
+    The month-start snapshots are computed on a dense timeline of monthly totals per customer with row
+    frames (features: the months before; labels: the months from the snapshot on), so the cost grows with
+    customers x months rather than events x snapshots. The timeline ends at the as-of date: a label whose
+    window reaches past it is null anyway. The as-of date, when it is not the first of a month, is computed
+    from the events before it. -#}
 with events as (
     select
         *,
@@ -77,86 +78,119 @@ vehicle_acquisitions as (
     group by customer_id, coalesce(vin, source_record_id)
 ),
 
-{#- Month-start snapshots: a customer's months with events, months with an acquisition and snapshot months
-    on one timeline; a snapshot row folds the months before it (features) or from it on (labels). -#}
+{#- Month-start snapshots: every customer gets a dense timeline, one row per month from the month of the first
+    event to the as-of month, carrying that month's totals (null in a month without events); a snapshot row
+    folds the rows before it (features) or from it on (labels) with row frames. Customers are numbered so
+    that the window partitions on an integer. -#}
+customer_keys as (
+    select customer_id, row_number() over (order by customer_id) as customer_key
+    from (select distinct customer_id from events) as customers
+),
+
 event_months as (
     select
-        customer_id,
-        month_number,
-        min(event_date) as first_event_date,
-        max(event_date) as last_event_date,
+        customer_keys.customer_key,
+        events.month_number,
+        min(events.event_date) as first_event_date,
+        max(events.event_date) as last_event_date,
         count(*) as n_events,
-        sum(case when event_type = 'purchase' then coalesce(amount, 0) else 0 end) as purchase_amount,
-        max(case when is_acquisition then event_date end) as last_purchase_date,
-        sum(case when is_visit then 1 else 0 end) as n_service_visits,
-        sum(case when is_visit and station_type = 'authorized' then 1 else 0 end) as n_authorized_visits,
-        sum(case when is_visit and station_type = 'independent' then 1 else 0 end) as n_independent_visits,
-        sum(case when is_visit then coalesce(amount, 0) else 0 end) as service_spend,
-        sum(case when is_visit and station_type = 'authorized' then coalesce(amount, 0) else 0 end)
+        sum(case when events.event_type = 'purchase' then coalesce(events.amount, 0) else 0 end) as purchase_amount,
+        max(case when events.is_acquisition then events.event_date end) as last_purchase_date,
+        sum(case when events.is_visit then 1 else 0 end) as n_service_visits,
+        sum(case when events.is_visit and events.station_type = 'authorized' then 1 else 0 end)
+            as n_authorized_visits,
+        sum(case when events.is_visit and events.station_type = 'independent' then 1 else 0 end)
+            as n_independent_visits,
+        sum(case when events.is_visit then coalesce(events.amount, 0) else 0 end) as service_spend,
+        sum(case when events.is_visit and events.station_type = 'authorized' then coalesce(events.amount, 0) else 0 end)
             as authorized_service_spend,
-        min(case when is_visit then event_date end) as first_service_date,
-        max(case when is_visit then event_date end) as last_service_date,
-        max(case when is_visit and station_type = 'authorized' then event_date end)
+        min(case when events.is_visit then events.event_date end) as first_service_date,
+        max(case when events.is_visit then events.event_date end) as last_service_date,
+        max(case when events.is_visit and events.station_type = 'authorized' then events.event_date end)
             as last_authorized_service_date,
-        max(case when is_visit and station_type = 'independent' then event_date end)
+        max(case when events.is_visit and events.station_type = 'independent' then events.event_date end)
             as last_independent_service_date,
-        sum(case when event_type = 'call' then 1 else 0 end) as n_calls,
-        sum(case when event_type = 'call' and category = 'complaint' then 1 else 0 end) as n_complaints,
-        sum(case when is_purchase_signal then 1 else 0 end) as n_purchase_signals,
-        max(case when is_purchase_signal then event_date end) as last_purchase_signal_date,
-        max(case when is_purchase_signal and purchase_intent = 'high' then event_date end)
+        sum(case when events.event_type = 'call' then 1 else 0 end) as n_calls,
+        sum(case when events.event_type = 'call' and events.category = 'complaint' then 1 else 0 end)
+            as n_complaints,
+        sum(case when events.is_purchase_signal then 1 else 0 end) as n_purchase_signals,
+        max(case when events.is_purchase_signal then events.event_date end) as last_purchase_signal_date,
+        max(case when events.is_purchase_signal and events.purchase_intent = 'high' then events.event_date end)
             as last_high_intent_date
     from events
-    group by customer_id, month_number
+    inner join customer_keys on events.customer_id = customer_keys.customer_id
+    group by customer_keys.customer_key, events.month_number
 ),
 
 acquisition_months as (
-    select customer_id, month_number, count(*) as n_acquired
+    select customer_keys.customer_key, vehicle_acquisitions.month_number, count(*) as n_acquired
     from vehicle_acquisitions
-    group by customer_id, month_number
+    inner join customer_keys on vehicle_acquisitions.customer_id = customer_keys.customer_id
+    group by customer_keys.customer_key, vehicle_acquisitions.month_number
 ),
 
-month_snapshots as (
+{# Every month start from the first event's month to the as-of date. #}
+months as (
     select
-        as_of_date,
-        extract(year from as_of_date) * 12 + extract(month from as_of_date) as month_number
-    from snapshots
-    where as_of_date = cast({{ dbt.date_trunc('month', 'as_of_date') }} as date)
+        month_start,
+        extract(year from month_start) * 12 + extract(month from month_start) as month_number
+    from (
+        select cast({{ dbt.dateadd('month', 'month_offsets.n', 'first_month.first_month') }} as date) as month_start
+        from month_offsets
+        cross join first_month
+    ) as candidate_months
+    cross join mining_as_of
+    where candidate_months.month_start <= mining_as_of.as_of_date
 ),
 
 customer_first_months as (
-    select customer_id, min(month_number) as first_month_number
+    select customer_key, min(month_number) as first_month_number
     from event_months
-    group by customer_id
+    group by customer_key
 ),
 
 timeline as (
     select
-        customer_id, month_number, cast(null as date) as as_of_date, first_event_date, last_event_date,
-        n_events, purchase_amount, last_purchase_date, n_service_visits, n_authorized_visits,
-        n_independent_visits, service_spend, authorized_service_spend, first_service_date, last_service_date,
-        last_authorized_service_date, last_independent_service_date, n_calls, n_complaints,
-        n_purchase_signals, last_purchase_signal_date, last_high_intent_date, null as n_acquired
-    from event_months
-    union all
-    select
-        customer_id, month_number, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null, null, null, null, n_acquired
-    from acquisition_months
-    union all
-    {# A customer's snapshots start in the month after the first event. #}
-    select
-        customer_first_months.customer_id, month_snapshots.month_number, month_snapshots.as_of_date, null,
-        null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null
+        customer_first_months.customer_key,
+        months.month_number,
+        months.month_start,
+        {# A customer's snapshots start in the month after the first event. #}
+        months.month_number > customer_first_months.first_month_number as is_snapshot_month,
+        event_months.first_event_date,
+        event_months.last_event_date,
+        event_months.n_events,
+        event_months.purchase_amount,
+        event_months.last_purchase_date,
+        event_months.n_service_visits,
+        event_months.n_authorized_visits,
+        event_months.n_independent_visits,
+        event_months.service_spend,
+        event_months.authorized_service_spend,
+        event_months.first_service_date,
+        event_months.last_service_date,
+        event_months.last_authorized_service_date,
+        event_months.last_independent_service_date,
+        event_months.n_calls,
+        event_months.n_complaints,
+        event_months.n_purchase_signals,
+        event_months.last_purchase_signal_date,
+        event_months.last_high_intent_date,
+        acquisition_months.n_acquired
     from customer_first_months
-    inner join month_snapshots on month_snapshots.month_number > customer_first_months.first_month_number
+    inner join months on months.month_number >= customer_first_months.first_month_number
+    left join event_months
+        on customer_first_months.customer_key = event_months.customer_key
+        and months.month_number = event_months.month_number
+    left join acquisition_months
+        on customer_first_months.customer_key = acquisition_months.customer_key
+        and months.month_number = acquisition_months.month_number
 ),
 
 folded as (
     select
-        customer_id,
-        as_of_date,
+        customer_key,
+        month_start as as_of_date,
+        is_snapshot_month,
         min(first_event_date) over before as first_event_date,
         max(last_event_date) over before as last_event_date,
         sum(n_events) over before as n_events,
@@ -186,29 +220,37 @@ folded as (
     from timeline
     window
         before as (
-            partition by customer_id order by month_number
-            range between unbounded preceding and 1 preceding
+            partition by customer_key order by month_number
+            rows between unbounded preceding and 1 preceding
         ),
         last_12m as (
-            partition by customer_id order by month_number
-            range between 12 preceding and 1 preceding
+            partition by customer_key order by month_number
+            rows between 12 preceding and 1 preceding
         ),
         last_24m as (
-            partition by customer_id order by month_number
-            range between 24 preceding and 1 preceding
+            partition by customer_key order by month_number
+            rows between 24 preceding and 1 preceding
         ),
         next_3m as (
-            partition by customer_id order by month_number
-            range between current row and 3 following
+            partition by customer_key order by month_number
+            rows between current row and 3 following
         ),
         next_12m as (
-            partition by customer_id order by month_number
-            range between current row and 11 following
+            partition by customer_key order by month_number
+            rows between current row and 11 following
         ),
         next_24m as (
-            partition by customer_id order by month_number
-            range between current row and 23 following
+            partition by customer_key order by month_number
+            rows between current row and 23 following
         )
+),
+
+month_snapshots as (
+    select
+        as_of_date,
+        extract(year from as_of_date) * 12 + extract(month from as_of_date) as month_number
+    from snapshots
+    where as_of_date = cast({{ dbt.date_trunc('month', 'as_of_date') }} as date)
 ),
 
 {#- Amounts as a sum over events types them on Spark (decimal(28, 2)); on DuckDB the day snapshots' sums
@@ -216,7 +258,7 @@ folded as (
     type: cast down to decimal(18, 2), DuckDB 2.0's windowed sum got one row of 352,497 wrong at 10k. -#}
 month_features as (
     select
-        folded.customer_id,
+        customer_keys.customer_id,
         folded.as_of_date,
         folded.first_event_date,
         folded.last_event_date,
@@ -247,6 +289,8 @@ month_features as (
         case when folded.acquired_next_24m > 0 then 1 else 0 end as acquired_24m
     from folded
     inner join snapshots on folded.as_of_date = snapshots.as_of_date
+    inner join customer_keys on folded.customer_key = customer_keys.customer_key
+    where folded.is_snapshot_month
 ),
 
 {#- The as-of date, when it falls inside a month: from the events before it. Its labels' windows end after
