@@ -9,7 +9,7 @@ from pipelines.evaluate import score_clusters
 from pipelines.matching.evidence import exact_edges, owner_edges, resolve_vins
 from pipelines.matching.graph import cluster, edges_frame
 from pipelines.matching.identity import assign_ids
-from pipelines.matching.matcher import match, record_keys, splink_candidates
+from pipelines.matching.matcher import in_key_order, match, record_keys, splink_candidates
 from pipelines.matching.model import MatchingModel
 from pipelines.matching.probabilistic import choose_threshold, otsu_threshold, score_pairs
 from pipelines.matching.records import conform_records
@@ -218,3 +218,14 @@ def test_blocking_grows_near_linearly(built: Built, sample_records: pd.DataFrame
     per_record_quarter = len(score_pairs(quarter).pairs) / len(quarter)
     per_record_full = len(score_pairs(candidates).pairs) / len(candidates)
     assert per_record_full < 1.25 * per_record_quarter
+
+
+def test_in_key_order_tells_sorted_records_from_unsorted_and_null_keys():
+    def frame(systems: list[str | None], ids: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({"source_system": systems, "source_record_id": ids}, dtype="str")
+
+    assert in_key_order(frame(["dealer_sales", "dealer_sales", "oem_calls"], ["DL1:2", "DL1:3", "A0"]))
+    assert in_key_order(frame([], []))
+    assert not in_key_order(frame(["dealer_sales", "dealer_sales"], ["DL1:3", "DL1:2"]))
+    assert not in_key_order(frame(["oem_calls", "dealer_sales"], ["A0", "DL1:2"]))
+    assert not in_key_order(frame(["dealer_sales", None], ["DL1:2", "DL1:3"]))

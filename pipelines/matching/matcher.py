@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.matching.evidence import PROBABILITY, STRENGTH, exact_edges, mobile_only_edges, resolve_vins
 from pipelines.matching.graph import cluster, edges_frame
@@ -70,6 +72,19 @@ def record_keys(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
     return frame[f"{prefix}source_system"] + ":" + frame[f"{prefix}source_record_id"]
 
 
+def in_key_order(frame: pd.DataFrame) -> bool:
+    """Whether `frame`'s rows are in (source_system, source_record_id) order, as the warehouse stores them."""
+    if len(frame) < 2:
+        return True
+    system = pa.array(frame["source_system"])
+    record = pa.array(frame["source_record_id"])
+    same_system = pc.equal(system[:-1], system[1:])
+    ordered = pc.or_(
+        pc.less(system[:-1], system[1:]), pc.and_(same_system, pc.less_equal(record[:-1], record[1:]))
+    )
+    return bool(pc.all(ordered, skip_nulls=False).as_py())
+
+
 def _positions(pairs: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """Steward pairs (a_/b_ source_system, source_record_id) as record positions; unknown records dropped."""
     index = pd.Series(np.arange(len(keys)), index=keys.to_numpy())
@@ -103,11 +118,11 @@ def match(
 
     With a `model`, pairs are scored with it (and `state`, scored under the same model, spares the pairs
     of unchanged records); without one, a model is trained on these records first."""
-    records = (
-        conformed[conformed["identifies_customer"]]
-        .sort_values(["source_system", "source_record_id"])
-        .reset_index(drop=True)
-    )
+    identifying = conformed["identifies_customer"]
+    records = conformed if identifying.all() else conformed[identifying]
+    if not in_key_order(records):
+        records = records.sort_values(["source_system", "source_record_id"])
+    records = records.reset_index(drop=True)
     n = len(records)
     keys = record_keys(records)
     vehicle_vin = resolve_vins(records)

@@ -56,6 +56,12 @@ party_records as (
         source_system, source_record_id, open_date, null, customer_name, contact_phone, null, null,
         null, vin, plate_no, null, null, null, null, null, station_code
     from service_orders
+),
+
+{# Stored in key order: matching reads the records in it and need not sort millions of them in pandas. #}
+final as (
+    select * from party_records
+    order by source_system, source_record_id
 )
 
-select * from party_records
+select * from final
