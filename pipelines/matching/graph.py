@@ -55,15 +55,25 @@ class _Clusters:
 
     def __init__(self, labels: np.ndarray, person_ids: pd.Series, cannot: dict[int, set[int]]):
         n = len(labels)
-        first = pd.Series(np.arange(n)).groupby(labels).transform("min").to_numpy()
+        # a label's root is its first record: np.unique's first occurrence of each label
+        _, first_of_label, label_of = np.unique(labels, return_index=True, return_inverse=True)
+        first = first_of_label[label_of]
         self.parent = first.tolist()
         self.size = np.bincount(first, minlength=n).tolist()
-        self.ids: dict[int, frozenset[str]] = {}
         known = person_ids.dropna()
-        held: dict[int, set[str]] = {}
-        for root, person_id in set(zip(first[known.index.to_numpy()].tolist(), known.tolist(), strict=True)):
-            held.setdefault(root, set()).add(person_id)
-        self.ids = {root: frozenset(found) for root, found in held.items()}
+        held = (
+            pd.DataFrame({"root": first[known.index.to_numpy()], "person_id": known.to_numpy()})
+            .drop_duplicates()
+            .sort_values("root", kind="stable")
+        )
+        roots = held["root"].to_numpy()
+        found = held["person_id"].tolist()
+        starts = np.flatnonzero(np.r_[True, roots[1:] != roots[:-1]]) if len(roots) else roots
+        ends = np.r_[starts[1:], len(roots)] if len(roots) else roots
+        self.ids: dict[int, frozenset[str]] = {
+            root: frozenset(found[start:end])
+            for root, start, end in zip(roots[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)
+        }
         self.cannot: dict[int, set[int]] = {}
         for record, partners in cannot.items():
             self.cannot.setdefault(first[record], set()).update(partners)
