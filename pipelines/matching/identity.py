@@ -29,7 +29,7 @@ def assign_ids(
     `previous` holds the last run's `record_key, customer_id`. Each new cluster inherits the previous id
     it shares most records with (ties: the smaller id), each previous id going to one cluster at most.
     """
-    current = pd.DataFrame({"record_key": record_keys.to_numpy(), "label": labels})
+    current = pd.DataFrame({"record_key": record_keys.reset_index(drop=True), "label": labels})
     anchors = current.groupby("label")["record_key"].min()
     sizes = current.groupby("label").size()
     previous = previous if previous is not None else pd.DataFrame(columns=["record_key", "customer_id"])

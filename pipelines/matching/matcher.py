@@ -87,6 +87,8 @@ def in_key_order(frame: pd.DataFrame) -> bool:
 
 def _positions(pairs: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """Steward pairs (a_/b_ source_system, source_record_id) as record positions; unknown records dropped."""
+    if pairs.empty:
+        return pd.DataFrame({"left": np.array([], dtype=np.int64), "right": np.array([], dtype=np.int64)})
     index = pd.Series(np.arange(len(keys)), index=keys.to_numpy())
     left = record_keys(pairs, "a_").map(index)
     right = record_keys(pairs, "b_").map(index)
@@ -152,7 +154,7 @@ def match(
     splink_model = train(candidates, threads=threads) if model is None else model.splink
     frame = splink_input(candidates, splink_model.common_names())
     hashes = input_hashes(frame)
-    frame_keys = pd.Series(keys.to_numpy()[frame["unique_id"].to_numpy()])
+    frame_keys = keys.take(frame["unique_id"].to_numpy()).reset_index(drop=True)
     same_model = model is not None and state is not None and state.model_version == model.version
     usable = state if same_model else None
     pairs, parameters, scored_now = _score(frame, frame_keys, hashes, splink_model, usable, threads)
@@ -212,8 +214,8 @@ def match(
         pd.DataFrame({"record_key": frame_keys, "input_hash": hashes.to_numpy()}),
         pd.DataFrame(
             {
-                "a_record_key": keys.to_numpy()[pairs["unique_id_l"].to_numpy()],
-                "b_record_key": keys.to_numpy()[pairs["unique_id_r"].to_numpy()],
+                "a_record_key": keys.take(pairs["unique_id_l"].to_numpy()).reset_index(drop=True),
+                "b_record_key": keys.take(pairs["unique_id_r"].to_numpy()).reset_index(drop=True),
                 "match_weight": pairs["match_weight"].to_numpy(),
                 "match_probability": pairs["match_probability"].to_numpy(),
             }
