@@ -128,6 +128,12 @@ def model_groups(summary: pd.DataFrame, groups: pd.Series | None) -> pd.Series:
     return group
 
 
+def _group_parts(summary: pd.DataFrame, groups: pd.Series | None) -> list[tuple[str, pd.DataFrame]]:
+    """The summary split by model group, each fitted apart."""
+    group = model_groups(summary, groups)
+    return [(name, summary[group == name]) for name in sorted(group.unique())]
+
+
 def enough_history(summary: pd.DataFrame) -> bool:
     repeat = (summary["frequency"] > 0) & (summary["monetary_value"] > 0)
     return len(summary) >= MIN_GROUP_CUSTOMERS and int(repeat.sum()) >= MIN_REPEAT_CUSTOMERS
@@ -140,11 +146,9 @@ def fit_clv(visits: pd.DataFrame, as_of: date, groups: pd.Series | None = None, 
     summary = visit_summary(visits, as_of)
     if not enough_history(summary):
         return ClvFit({}, summary.assign(**dict.fromkeys(PREDICTIONS, np.nan), model_group=None))
-    group = model_groups(summary, groups)
     models: dict[str, ClvModels] = {}
     parts = []
-    for name in sorted(group.unique()):
-        part = summary[group == name]
+    for name, part in _group_parts(summary, groups):
         models[name] = ClvModels(fit_bgnbd(part), fit_gamma_gamma(part))
         parts.append(predict(models[name], part, months).assign(model_group=name))
     return ClvFit(models, pd.concat(parts))
@@ -160,9 +164,8 @@ def holdout_visits(
     summary = visit_summary(visits, cutoff)
     predicted = None
     if enough_history(summary):
-        group = model_groups(summary, groups)
-        parts = [summary[group == name] for name in sorted(group.unique())]
-        visits_per_part = [expected_visits(fit_bgnbd(part), part, months).sum() for part in parts]
+        parts = _group_parts(summary, groups)
+        visits_per_part = [expected_visits(fit_bgnbd(part), part, months).sum() for _, part in parts]
         predicted = round(float(sum(visits_per_part)), 1)
     dates = pd.to_datetime(visits["event_date"])
     window = visits[(dates >= pd.Timestamp(cutoff)) & (dates < pd.Timestamp(as_of))]

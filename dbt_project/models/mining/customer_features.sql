@@ -40,17 +40,26 @@ first_month as (
     from events
 ),
 
-month_starts as (
-    select cast({{ dbt.dateadd('month', 'month_offsets.n + 1', 'first_month.first_month') }} as date) as as_of_date
-    from month_offsets
-    cross join first_month
+{# Every month start from the first event's month to the as-of date. #}
+months as (
+    select
+        month_start,
+        extract(year from month_start) * 12 + extract(month from month_start) as month_number
+    from (
+        select cast({{ dbt.dateadd('month', 'month_offsets.n', 'first_month.first_month') }} as date) as month_start
+        from month_offsets
+        cross join first_month
+    ) as candidate_months
+    cross join mining_as_of
+    where candidate_months.month_start <= mining_as_of.as_of_date
 ),
 
 snapshot_dates as (
-    select month_starts.as_of_date
-    from month_starts
+    select months.month_start as as_of_date
+    from months
+    cross join first_month
     cross join mining_as_of
-    where month_starts.as_of_date < mining_as_of.as_of_date
+    where months.month_start > first_month.first_month and months.month_start < mining_as_of.as_of_date
     union
     select as_of_date from mining_as_of
 ),
@@ -127,20 +136,6 @@ acquisition_months as (
     from vehicle_acquisitions
     inner join customer_keys on vehicle_acquisitions.customer_id = customer_keys.customer_id
     group by customer_keys.customer_key, vehicle_acquisitions.month_number
-),
-
-{# Every month start from the first event's month to the as-of date. #}
-months as (
-    select
-        month_start,
-        extract(year from month_start) * 12 + extract(month from month_start) as month_number
-    from (
-        select cast({{ dbt.dateadd('month', 'month_offsets.n', 'first_month.first_month') }} as date) as month_start
-        from month_offsets
-        cross join first_month
-    ) as candidate_months
-    cross join mining_as_of
-    where candidate_months.month_start <= mining_as_of.as_of_date
 ),
 
 customer_first_months as (
