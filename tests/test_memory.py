@@ -7,8 +7,11 @@ from pipelines.memory import release_freed_memory, release_memory_after_step, re
 
 
 def test_freed_frames_leave_the_process_only_when_released():
+    # Start from a heap holding nothing freed: memory earlier tests freed but kept would otherwise absorb
+    # the frame's allocations, and dropping the frame would show less than it held.
+    release_freed_memory()
     base = resident_bytes()
-    frame = pd.DataFrame({"key": [f"customer {i}" for i in range(2_000_000)], "n": range(2_000_000)})
+    frame = pd.DataFrame({"key": [f"customer {i}" for i in range(4_000_000)], "n": range(4_000_000)})
     frame = frame.sort_values("key").merge(frame.sample(frac=0.5, random_state=1), on="key")
     del frame
     freed = resident_bytes() - base
