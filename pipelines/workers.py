@@ -1,4 +1,4 @@
-"""Worker processes for Python-bound work (conforming distinct values): one per core."""
+"""Worker processes for Python-bound work (parsing files, conforming values): one per core."""
 
 from __future__ import annotations
 

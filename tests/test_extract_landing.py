@@ -1,6 +1,8 @@
-"""Landing into a real DuckDB file: accounting, idempotence, re-delivery and registries."""
+"""Landing into a real DuckDB file: accounting, idempotence, re-delivery and registries, each with the
+files parsed in this process and in worker processes."""
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -9,6 +11,7 @@ import pytest
 from pipelines.extract import feeds
 from pipelines.extract import layouts as L
 from pipelines.extract.landing import discover, land
+from pipelines.workers import worker_pool
 
 LEADS_A = ",".join(L.DEALER_LEADS_A.columns)
 LEADS_B = ",".join(L.DEALER_LEADS_B.columns)
@@ -42,7 +45,19 @@ def raw(tmp_path: Path) -> Path:
     return root
 
 
-def land_dealers(con: duckdb.DuckDBPyConnection, root: Path):
+@pytest.fixture(scope="module")
+def workers() -> Iterator:
+    with worker_pool(2) as pool:
+        yield pool
+
+
+@pytest.fixture(params=["one batch here", "a batch per file in workers"])
+def options(request: pytest.FixtureRequest, workers) -> dict:
+    """How `land` runs: all files in one batch in this process, or one file per batch in worker processes."""
+    return {} if request.param == "one batch here" else {"batch_size": 1, "pool": workers}
+
+
+def land_dealers(con: duckdb.DuckDBPyConnection, root: Path, options: dict | None = None):
     files = discover(root)
     land(
         con,
@@ -60,6 +75,7 @@ def land_dealers(con: duckdb.DuckDBPyConnection, root: Path):
         feeds.dealer_parser(vendors),
         tables,
         feeds.dealer_context,
+        **(options or {}),
     )
 
 
@@ -75,11 +91,22 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
     }
 
 
-def test_vendor_layouts_quarantine_and_accounting(raw: Path, tmp_path: Path):
+def test_vendor_layouts_quarantine_and_accounting(raw: Path, tmp_path: Path, options: dict):
     assert all(not f.rel_path.startswith("_truth") for f in discover(raw))
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        summary = land_dealers(con, raw)
-        assert summary.files_loaded == 4
+        summary = land_dealers(con, raw, options)
+        assert (
+            summary.files_loaded,
+            summary.files_rejected,
+            summary.rows_loaded,
+            summary.rows_quarantined,
+        ) == (
+            4,
+            2,
+            2,
+            3,
+        )
+        assert summary.rows_by_table == {"dealer_leads_vendor_a": 1, "dealer_leads_vendor_b": 1}
         assert con.execute('select "客户姓名", _dealer_code from raw.dealer_leads_vendor_a').fetchall() == [
             ("张伟", "D001")
         ]
@@ -102,18 +129,21 @@ def test_vendor_layouts_quarantine_and_accounting(raw: Path, tmp_path: Path):
         ]
 
 
-def test_loading_twice_changes_nothing_and_redelivery_replaces(raw: Path, tmp_path: Path):
+def test_loading_twice_changes_nothing_and_redelivery_replaces(raw: Path, tmp_path: Path, options: dict):
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        land_dealers(con, raw)
+        land_dealers(con, raw, options)
         first = snapshot(con)
-        again = land_dealers(con, raw)
+        again = land_dealers(con, raw, options)
         assert again.files_loaded == 0 and again.files_unchanged == again.files_seen
         assert snapshot(con) == first
 
         touched = raw / "dealers/D002/leads_202401.csv"
         os.utime(touched, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
-        assert land_dealers(con, raw).files_loaded == 0
+        assert land_dealers(con, raw, options).files_loaded == 0
         assert snapshot(con) == first
+        assert con.execute(
+            "select mtime_ns from raw.load_manifest where file_path = 'dealers/D002/leads_202401.csv'"
+        ).fetchall() == [(1_700_000_000_000_000_000,)]
 
         write(
             raw / "dealers/D001/leads_202401.csv",
@@ -121,7 +151,7 @@ def test_loading_twice_changes_nothing_and_redelivery_replaces(raw: Path, tmp_pa
             + LEADS_A
             + "\nL1,张伟,13800138001,CRZ,2024-01-05,展厅,是\nL2,李娜,13700137000,CRZ,2024-01-06,网络,否\n",
         )
-        redelivered = land_dealers(con, raw)
+        redelivered = land_dealers(con, raw, options)
         assert redelivered.files_loaded == 1
         rows = con.execute(
             'select "线索编号", "手机号码" from raw.dealer_leads_vendor_a order by 1'

@@ -10,6 +10,7 @@ from pipelines.extract import layouts as L
 from pipelines.extract.landing import RAW_SCHEMA, DeliveredFile, Parser, ensure_raw_tables, land
 from pipelines.extract.parquet import export_raw_parquet
 from pipelines.resources import RawData, Warehouse
+from pipelines.workers import worker_pool
 
 GROUP = "raw"
 KINDS = {"python", "duckdb"}
@@ -46,7 +47,8 @@ def _land_feed(
         if registry_query is not None:
             lookup = {code: value for code, value in con.execute(registry_query).fetchall()}
             parser = parser(lookup)
-        summary = land(con, feed, files, parser, tables, context_columns)
+        with worker_pool() as pool:
+            summary = land(con, feed, files, parser, tables, context_columns, pool=pool)
         totals = {
             layout.table: con.execute(f"select count(*) from {RAW_SCHEMA}.{layout.table}").fetchall()[0][0]
             for layout in tables

@@ -1,8 +1,11 @@
-"""Which feed owns a delivered file, and how each feed's files are parsed."""
+"""Which feed owns a delivered file, and how each feed's files are parsed.
+
+Parsers are module-level functions or partials of them, so that landing can hand them to worker processes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 from pipelines.extract import layouts as L
@@ -72,14 +75,16 @@ def _decoded(data: bytes, encoding: str) -> str | ParsedFile:
 
 def csv_parser(layout: L.Layout, path_pattern: str) -> Parser:
     """A UTF-8 CSV file at one fixed path (registries, web registrations)."""
+    return partial(_parse_fixed_csv, layout, path_pattern)
 
-    def parse(delivered: DeliveredFile, data: bytes) -> ParsedFile:
-        if delivered.rel_path != path_pattern:
-            return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
-        text = _decoded(data, "utf-8")
-        return text if isinstance(text, ParsedFile) else parse_csv(text, layout)
 
-    return parse
+def _parse_fixed_csv(
+    layout: L.Layout, path_pattern: str, delivered: DeliveredFile, data: bytes
+) -> ParsedFile:
+    if delivered.rel_path != path_pattern:
+        return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
+    text = _decoded(data, "utf-8")
+    return text if isinstance(text, ParsedFile) else parse_csv(text, layout)
 
 
 DEALER_LAYOUTS = {
@@ -93,22 +98,24 @@ VENDOR_ENCODING = {"A": "utf-8", "B": "gbk"}
 
 def dealer_parser(vendor_by_dealer: Mapping[str, str]) -> Parser:
     """Dealer DMS exports: layout and encoding follow the dealer registry's `dms_vendor`."""
+    return partial(_parse_dealer_file, dict(vendor_by_dealer))
 
-    def parse(delivered: DeliveredFile, data: bytes) -> ParsedFile:
-        match = L.DEALER_FILE.match(delivered.rel_path)
-        if not match:
-            return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
-        vendor = vendor_by_dealer.get(match["code"])
-        if vendor is None:
-            return ParsedFile.whole_file_rejected(f"dealer {match['code']} is not in the dealer registry")
-        if vendor not in VENDOR_ENCODING:
-            return ParsedFile.whole_file_rejected(f"dealer {match['code']} has unknown dms_vendor {vendor!r}")
-        text = _decoded(data, VENDOR_ENCODING[vendor])
-        if isinstance(text, ParsedFile):
-            return text
-        return parse_csv(text, DEALER_LAYOUTS[(vendor, match["kind"])])
 
-    return parse
+def _parse_dealer_file(
+    vendor_by_dealer: Mapping[str, str], delivered: DeliveredFile, data: bytes
+) -> ParsedFile:
+    match = L.DEALER_FILE.match(delivered.rel_path)
+    if not match:
+        return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
+    vendor = vendor_by_dealer.get(match["code"])
+    if vendor is None:
+        return ParsedFile.whole_file_rejected(f"dealer {match['code']} is not in the dealer registry")
+    if vendor not in VENDOR_ENCODING:
+        return ParsedFile.whole_file_rejected(f"dealer {match['code']} has unknown dms_vendor {vendor!r}")
+    text = _decoded(data, VENDOR_ENCODING[vendor])
+    if isinstance(text, ParsedFile):
+        return text
+    return parse_csv(text, DEALER_LAYOUTS[(vendor, match["kind"])])
 
 
 def dealer_context(delivered: DeliveredFile) -> dict[str, str]:
@@ -117,18 +124,20 @@ def dealer_context(delivered: DeliveredFile) -> dict[str, str]:
 
 def station_parser(encoding_by_station: Mapping[str, str]) -> Parser:
     """Repair orders: the encoding follows the station registry."""
+    return partial(_parse_station_file, dict(encoding_by_station))
 
-    def parse(delivered: DeliveredFile, data: bytes) -> ParsedFile:
-        match = L.STATION_FILE.match(delivered.rel_path)
-        if not match:
-            return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
-        encoding = encoding_by_station.get(match["code"])
-        if encoding is None:
-            return ParsedFile.whole_file_rejected(f"station {match['code']} is not in the station registry")
-        text = _decoded(data, encoding)
-        return text if isinstance(text, ParsedFile) else parse_csv(text, L.SERVICE_ORDERS)
 
-    return parse
+def _parse_station_file(
+    encoding_by_station: Mapping[str, str], delivered: DeliveredFile, data: bytes
+) -> ParsedFile:
+    match = L.STATION_FILE.match(delivered.rel_path)
+    if not match:
+        return ParsedFile.whole_file_rejected(OUTSIDE_CONTRACT)
+    encoding = encoding_by_station.get(match["code"])
+    if encoding is None:
+        return ParsedFile.whole_file_rejected(f"station {match['code']} is not in the station registry")
+    text = _decoded(data, encoding)
+    return text if isinstance(text, ParsedFile) else parse_csv(text, L.SERVICE_ORDERS)
 
 
 def station_context(delivered: DeliveredFile) -> dict[str, str]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import repeat
@@ -72,6 +74,7 @@ create table if not exists {RAW_SCHEMA}.erased_records (
     erased_at timestamptz not null
 )"""
 ERASED_REASON = "erased on request"
+PREPARED_AHEAD = 2  # batches a pool prepares beyond the one being written
 
 
 def record_hash(source_system: str, source_record_id: str) -> str:
@@ -159,8 +162,20 @@ class LandingSummary:
     rows_quarantined: int = 0
     rows_by_table: dict[str, int] = field(default_factory=dict)
 
+    def add(self, other: LandingSummary) -> None:
+        """Count another pass's files and rows into this one (`files_seen` is set once, by `land`)."""
+        self.files_unchanged += other.files_unchanged
+        self.files_loaded += other.files_loaded
+        self.files_rejected += other.files_rejected
+        self.rows_loaded += other.rows_loaded
+        self.rows_quarantined += other.rows_quarantined
+        for table, rows in other.rows_by_table.items():
+            self.rows_by_table[table] = self.rows_by_table.get(table, 0) + rows
+
 
 Parser = Callable[[DeliveredFile, bytes], ParsedFile]
+# (file_hash, size_bytes, mtime_ns, file_rejected_reason) of a file's last landing
+Previous = tuple[str, int, int, str | None]
 
 
 @dataclass(frozen=True)
@@ -171,12 +186,28 @@ class _FileRows:
     constants: dict[str, object]
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What preparing a batch needs besides its files; picklable, so batches can be prepared in workers."""
+
+    feed: str
+    parse: Parser
+    schemas: dict[str, pa.Schema]
+    loaded_at: datetime
+    context_columns: Callable[[DeliveredFile], dict[str, str]] | None
+    erased: dict[str, frozenset[str]]
+
+
 @dataclass
 class _Batch:
+    """A batch of files read, parsed and laid out as the Arrow tables one transaction writes."""
+
     paths: list[str] = field(default_factory=list)
-    rows: dict[str, list[_FileRows]] = field(default_factory=dict)
+    tables: dict[str, pa.Table] = field(default_factory=dict)
     quarantine: list[dict] = field(default_factory=list)
     manifest: list[dict] = field(default_factory=list)
+    summary: LandingSummary = field(default_factory=LandingSummary)
+    touched_only: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def land(
@@ -187,49 +218,47 @@ def land(
     tables: Sequence[Layout],
     context_columns: Callable[[DeliveredFile], dict[str, str]] | None = None,
     batch_size: int = 2000,
+    pool: Executor | None = None,
 ) -> LandingSummary:
     """Load new and re-delivered files of one feed; unchanged files (same size, mtime or hash) are skipped.
 
     Each batch of files is written in one transaction together with its manifest rows, so a run killed
-    half way leaves whole files behind and the next run picks up where it stopped.
+    half way leaves whole files behind and the next run picks up where it stopped. With a `pool`
+    (`pipelines.workers.worker_pool`) and more than one batch, batches are read and parsed in the workers
+    while this process writes the ones before them, in delivery order; `parse` and `context_columns` must
+    then be picklable (module-level functions or partials of them).
     """
     ensure_raw_tables(con, tables)
-    known = {
+    known: dict[str, Previous] = {
         path: (digest, size, mtime, rejected)
         for path, digest, size, mtime, rejected in con.execute(
             f"select file_path, file_hash, size_bytes, mtime_ns, file_rejected_reason "
             f"from {RAW_SCHEMA}.load_manifest"
         ).fetchall()
     }
-    erased = _erased_hashes(con, tables)
-    loaded_at = datetime.now(tz=UTC)
     summary = LandingSummary(files_seen=len(files))
-    batch = _Batch()
-    touched_only: list[tuple[int, int, str]] = []
+    pending: list[tuple[DeliveredFile, Previous | None]] = []
     for delivered in files:
         previous = known.get(delivered.rel_path)
-        was_rejected = previous is not None and previous[3] is not None
         unchanged = previous is not None and previous[1:3] == (delivered.size, delivered.mtime_ns)
-        if unchanged and not was_rejected:
+        if unchanged and previous[3] is None:
             summary.files_unchanged += 1
-            continue
-        data = delivered.abs_path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if previous is not None and previous[0] == digest:
-            # Same content: only a rejected file is read again, its registry may have changed since.
-            parsed = parse(delivered, data) if was_rejected else None
-            if parsed is None or parsed.file_error == previous[3]:
-                summary.files_unchanged += 1
-                if not unchanged:
-                    touched_only.append((len(data), delivered.mtime_ns, delivered.rel_path))
-                continue
         else:
-            parsed = parse(delivered, data)
-        _add_to_batch(batch, feed, delivered, digest, parsed, loaded_at, context_columns, summary, erased)
-        if len(batch.paths) >= batch_size:
-            _write_batch(con, batch, tables)
-            batch = _Batch()
-    _write_batch(con, batch, tables)
+            pending.append((delivered, previous))
+    job = _Job(
+        feed=feed,
+        parse=parse,
+        schemas={layout.table: _table_schema(con, layout.table) for layout in tables},
+        loaded_at=datetime.now(tz=UTC),
+        context_columns=context_columns,
+        erased=_erased_hashes(con, tables),
+    )
+    batches = [pending[i : i + batch_size] for i in range(len(pending))[::batch_size]]
+    touched_only: list[tuple[int, int, str]] = []
+    for batch in _prepared(batches, job, pool if len(batches) > 1 else None):
+        _write_batch(con, batch, tables)
+        summary.add(batch.summary)
+        touched_only += batch.touched_only
     if touched_only:
         con.executemany(
             f"update {RAW_SCHEMA}.load_manifest set size_bytes = ?, mtime_ns = ? where file_path = ?",
@@ -238,28 +267,66 @@ def land(
     return summary
 
 
+def _prepared(
+    batches: Sequence[Sequence[tuple[DeliveredFile, Previous | None]]], job: _Job, pool: Executor | None
+) -> Iterator[_Batch]:
+    """The batches prepared in order: here, or in the pool's workers with a few batches ahead of the writer
+    (so that parsed batches never pile up in memory)."""
+    if pool is None:
+        yield from (_prepare(files, job) for files in batches)
+        return
+    ahead: deque[Future[_Batch]] = deque()
+    for files in batches:
+        ahead.append(pool.submit(_prepare, files, job))
+        if len(ahead) > PREPARED_AHEAD:
+            yield ahead.popleft().result()
+    while ahead:
+        yield ahead.popleft().result()
+
+
+def _prepare(files: Sequence[tuple[DeliveredFile, Previous | None]], job: _Job) -> _Batch:
+    """Read, hash and parse a batch of files and lay their rows out as Arrow tables."""
+    batch = _Batch()
+    rows: dict[str, list[_FileRows]] = {}
+    for delivered, previous in files:
+        data = delivered.abs_path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if previous is not None and previous[0] == digest:
+            # Same content: only a rejected file is read again, its registry may have changed since.
+            was_rejected = previous[3] is not None
+            parsed = job.parse(delivered, data) if was_rejected else None
+            if parsed is None or parsed.file_error == previous[3]:
+                batch.summary.files_unchanged += 1
+                if previous[1:3] != (delivered.size, delivered.mtime_ns):
+                    batch.touched_only.append((len(data), delivered.mtime_ns, delivered.rel_path))
+                continue
+        else:
+            parsed = job.parse(delivered, data)
+        _add_to_batch(batch, rows, job, delivered, digest, parsed)
+    batch.tables = {table: _columnar(file_rows, job.schemas[table]) for table, file_rows in rows.items()}
+    return batch
+
+
 def _add_to_batch(
     batch: _Batch,
-    feed: str,
+    rows: dict[str, list[_FileRows]],
+    job: _Job,
     delivered: DeliveredFile,
     digest: str,
     parsed: ParsedFile,
-    loaded_at: datetime,
-    context_columns: Callable[[DeliveredFile], dict[str, str]] | None,
-    summary: LandingSummary,
-    erased: dict[str, frozenset[str]] | None = None,
 ) -> None:
+    summary = batch.summary
     meta = {
         "_file_path": delivered.rel_path,
         "_file_hash": digest,
         "_delivered_at": delivered.delivered_at,
-        "_loaded_at": loaded_at,
+        "_loaded_at": job.loaded_at,
     }
     if parsed.layout is not None and parsed.rows:
-        context = context_columns(delivered) if context_columns else {}
-        parsed = _without_erased(parsed, (erased or {}).get(parsed.layout.source_system or ""), context)
+        context = job.context_columns(delivered) if job.context_columns else {}
+        parsed = _without_erased(parsed, job.erased.get(parsed.layout.source_system or ""), context)
         if parsed.rows:  # none are left when every row was erased
-            batch.rows.setdefault(parsed.layout.table, []).append(_FileRows(parsed.rows, {**meta, **context}))
+            rows.setdefault(parsed.layout.table, []).append(_FileRows(parsed.rows, {**meta, **context}))
         summary.rows_by_table[parsed.layout.table] = summary.rows_by_table.get(parsed.layout.table, 0) + len(
             parsed.rows
         )
@@ -270,21 +337,21 @@ def _add_to_batch(
                 "line_number": rejected.line_number,
                 "reason": rejected.reason,
                 "raw_text": rejected.raw_text,
-                "feed": feed,
+                "feed": job.feed,
                 "file_hash": digest,
-                "loaded_at": loaded_at,
+                "loaded_at": job.loaded_at,
             }
         )
     batch.paths.append(delivered.rel_path)
     batch.manifest.append(
         {
             "file_path": delivered.rel_path,
-            "feed": feed,
+            "feed": job.feed,
             "file_hash": digest,
             "size_bytes": delivered.size,
             "mtime_ns": delivered.mtime_ns,
             "delivered_at": delivered.delivered_at,
-            "loaded_at": loaded_at,
+            "loaded_at": job.loaded_at,
             "landed_in": parsed.layout.table if parsed.layout else None,
             "rows_loaded": len(parsed.rows),
             "rows_quarantined": 0 if parsed.file_error else len(parsed.rejected),
@@ -354,8 +421,8 @@ def _write_batch(con: duckdb.DuckDBPyConnection, batch: _Batch, tables: Sequence
             con.execute(
                 f"delete from {RAW_SCHEMA}.{name} where file_path in (select file_path from _landing_paths)"
             )
-        for table, files in batch.rows.items():
-            _insert(con, table, _columnar(files, _table_schema(con, table)))
+        for table, data in batch.tables.items():
+            _insert(con, table, data)
         if batch.quarantine:
             _insert(con, "quarantine", pa.Table.from_pylist(batch.quarantine))
         _insert(con, "load_manifest", pa.Table.from_pylist(batch.manifest))
