@@ -2,9 +2,11 @@
 metadata with sample bad values, blocking, row-count drift, and the summary `make run` prints."""
 
 import os
+import subprocess
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 import pytest
 
@@ -15,6 +17,7 @@ from pipelines.extract.landing import META_SQL_TYPES
 from pipelines.quality.suites import drift_parameters, load_suite, suite_path, validate
 from pipelines.quality.summary import FeedLine, QualitySummary, check_lines, render_text
 from pipelines.quality.targets import HELPERS, RAW_CHECK_COLUMNS, all_targets
+from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
 from tests.bad_inputs.corpus import build_tree
 
 
@@ -222,3 +225,61 @@ def test_mart_checks_see_the_whole_mart(built, table: str):
     )
     rows = built.query(f"select count(*) from marts.{table}")[0][0]
     assert check.metadata["rows_validated"].value == check.metadata["rows_in_table"].value == rows
+
+
+def test_reconciles_with_raw_fails_on_every_line_landed_and_staged_a_different_number_of_times(
+    tmp_path: Path,
+):
+    """The generic dbt test `reconciles_with_raw`, run by dbt on a warehouse made for it: lines staged
+    as often as they landed pass; a line never staged, one staged twice and one never landed fail."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    landed = [("dealers/dealers.csv", n) for n in (1, 2, 3, 4)]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute("create schema staging")
+        con.execute("create table raw.dealers (_file_path varchar, _row_number bigint)")
+        con.execute("create table staging.stg_dms__dealers (_file_path varchar, _row_number bigint)")
+        con.executemany("insert into raw.dealers values (?, ?)", landed)
+        con.executemany("insert into staging.stg_dms__dealers values (?, ?)", landed)
+
+    def reconcile() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                dbt_executable(),
+                "test",
+                "--select",
+                "stg_dms__dealers,test_name:reconciles_with_raw",
+                "--store-failures",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(tmp_path / "target"),
+                "--log-path",
+                str(tmp_path / "logs"),
+            ],
+            env={**os.environ, "CRM_WAREHOUSE_PATH": str(warehouse)},
+            cwd=DBT_PROJECT_DIR,
+            capture_output=True,
+            text=True,
+        )
+
+    balanced = reconcile()
+    assert balanced.returncode == 0, balanced.stdout[-3000:]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from staging.stg_dms__dealers where _row_number = 1")
+        con.execute("insert into staging.stg_dms__dealers values ('dealers/dealers.csv', 2)")
+        con.execute("insert into staging.stg_dms__dealers values ('dealers/other.csv', 1)")
+    unbalanced = reconcile()
+    assert unbalanced.returncode == 1 and "Got 3 results" in unbalanced.stdout, unbalanced.stdout[-3000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (failures,) = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_name like 'reconciles_with_raw%'"
+        ).fetchall()[0]
+        assert sorted(con.execute(f"select * from {failures}").fetchall()) == [
+            ("landed but not staged", "dealers/dealers.csv", 1, 1),
+            ("staged but not landed", "dealers/dealers.csv", 2, 1),
+            ("staged but not landed", "dealers/other.csv", 1, 1),
+        ]
