@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.extract import feeds
 from pipelines.extract import layouts as L
-from pipelines.extract.landing import discover, land
+from pipelines.extract.landing import DeliveredFile, _batches, discover, land
 from pipelines.workers import worker_pool
 
 LEADS_A = ",".join(L.DEALER_LEADS_A.columns)
@@ -176,3 +176,26 @@ def test_feed_files_give_each_file_to_its_one_feed_and_registries_walk_no_subfol
     every = sorted(path for paths in by_feed.values() for path in paths)
     assert every == [f.rel_path for f in discover(raw)]
     assert [f.rel_path for f in discover(raw, under="dealers", recursive=False)] == ["dealers/dealers.csv"]
+
+
+def test_batches_end_at_a_file_count_or_a_byte_size(tmp_path: Path):
+    def delivered(name: str, size: int) -> tuple[DeliveredFile, None]:
+        return DeliveredFile(name, tmp_path / name, size, 0), None
+
+    files = [delivered(f"f{i}", size) for i, size in enumerate([3, 3, 3, 9, 1, 1, 1, 1, 1])]
+    batches = _batches(files, max_files=3, max_bytes=6)
+    assert [[f.rel_path for f, _ in batch] for batch in batches] == [
+        ["f0", "f1"],  # a third would pass 6 bytes
+        ["f2"],
+        ["f3"],  # larger than a batch on its own
+        ["f4", "f5", "f6"],  # three files
+        ["f7", "f8"],
+    ]
+    assert _batches([], max_files=3, max_bytes=6) == []
+
+
+def test_landing_puts_the_checkpoint_threshold_back(raw: Path, tmp_path: Path):
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("set checkpoint_threshold = '3MiB'")
+        land_dealers(con, raw)
+        assert con.execute("select current_setting('checkpoint_threshold')").fetchall() == [("3.0 MiB",)]
