@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
+import numpy as np
 from matplotlib.figure import Figure
 
 # Cluster sizes above this are drawn as one "N+" bar so a few giant clusters don't flatten the chart.
@@ -52,19 +53,19 @@ def cluster_size_plot(sizes: Iterable[int], tail: int = CLUSTER_SIZE_TAIL) -> dg
 
 
 def match_metadata(
-    customer_ids: Iterable[str], review_queue_size: int | None = None
+    cluster_sizes: Sequence[int], review_queue_size: int | None = None
 ) -> dict[str, dg.MetadataValue]:
-    """Records in, customers out, merge rate, largest cluster and the cluster-size plot, from one
-    customer_id per matched record."""
-    sizes = Counter(customer_ids)
-    records = sum(sizes.values())
+    """Records in, customers out, merge rate, largest cluster and the cluster-size plot, from the number
+    of matched records of each customer."""
+    sizes = np.asarray(cluster_sizes, dtype=np.int64)
+    records = int(sizes.sum())
     metadata = {
         "records_in": dg.MetadataValue.int(records),
         "customers_out": dg.MetadataValue.int(len(sizes)),
         "merge_rate": dg.MetadataValue.float(round(1 - len(sizes) / records, 4) if records else 0.0),
-        "largest_cluster": dg.MetadataValue.int(max(sizes.values(), default=0)),
-        "singletons": dg.MetadataValue.int(sum(1 for n in sizes.values() if n == 1)),
-        "cluster_size_plot": cluster_size_plot(sizes.values()),
+        "largest_cluster": dg.MetadataValue.int(int(sizes.max(initial=0))),
+        "singletons": dg.MetadataValue.int(int((sizes == 1).sum())),
+        "cluster_size_plot": cluster_size_plot(sizes.tolist()),
     }
     if review_queue_size is not None:
         metadata["review_queue_size"] = dg.MetadataValue.int(review_queue_size)

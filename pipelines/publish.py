@@ -120,7 +120,7 @@ class Snapshot:
 
     table_rows: dict[str, int]
     quarantine_by_feed: dict[str, int]
-    xref_customer_ids: list[str]
+    cluster_sizes: list[int]  # matched records per customer in the xref
     segment_sizes: dict[str, dict[str, int]]
     segment_grid: dict[tuple[str, str], int]
 
@@ -136,16 +136,15 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
         if "raw.quarantine" in rows
         else {}
     )
-    xref = (
-        [r[0] for r in con.execute("select customer_id from marts.customer_xref").fetchall()]
-        if "marts.customer_xref" in rows
-        else []
+    xref_sizes = "select count(*) from marts.customer_xref group by customer_id"
+    cluster_sizes = (
+        [n for (n,) in con.execute(xref_sizes).fetchall()] if "marts.customer_xref" in rows else []
     )
     segments = SEGMENTS_TABLE in rows
     return Snapshot(
         rows,
         quarantine,
-        xref,
+        cluster_sizes,
         _segment_sizes(con) if segments else {},
         _segment_grid(con) if segments else {},
     )
@@ -205,8 +204,8 @@ def snapshot_metadata(snap: Snapshot, published: Path, parquet_dir: Path) -> dic
     }
     if snap.quarantine_by_feed:
         metadata["quarantine_by_feed"] = bar_plot(snap.quarantine_by_feed, "Quarantined rows", "rows")
-    if snap.xref_customer_ids:
-        metadata.update(match_metadata(snap.xref_customer_ids, snap.table_rows.get(REVIEW_QUEUE_TABLE)))
+    if snap.cluster_sizes:
+        metadata.update(match_metadata(snap.cluster_sizes, snap.table_rows.get(REVIEW_QUEUE_TABLE)))
     if snap.segment_sizes:
         metadata["segment_sizes"] = markdown_table(
             ["segment", "label", "customers"],

@@ -108,8 +108,8 @@ def test_cluster_sizes_and_match_statistics():
         "9": 0,
         "10+": 2,
     }
-    ids = ["a", "a", "a", "b", "c", "c"]
-    metadata = match_metadata(ids, review_queue_size=7)
+    sizes = [3, 1, 2]  # records of customers a, b and c
+    metadata = match_metadata(sizes, review_queue_size=7)
     assert metadata["records_in"].value == 6
     assert metadata["customers_out"].value == 3
     assert metadata["merge_rate"].value == 0.5
@@ -117,7 +117,7 @@ def test_cluster_sizes_and_match_statistics():
     assert metadata["singletons"].value == 1
     assert metadata["review_queue_size"].value == 7
     assert _png(metadata["cluster_size_plot"]).startswith(PNG)
-    assert "review_queue_size" not in match_metadata(ids)
+    assert "review_queue_size" not in match_metadata(sizes)
     assert match_metadata([])["merge_rate"].value == 0.0
 
 

@@ -167,7 +167,7 @@ def int_party_records_clustered(
         metadata={
             "dagster/row_count": len(result.xref),
             **result.stats,
-            **match_metadata(result.xref["customer_id"], review_queue_size=len(result.review_pairs)),
+            **match_metadata(sizes.to_numpy(), review_queue_size=len(result.review_pairs)),
             "id_events": dg.MetadataValue.json(result.id_events["event"].value_counts().to_dict()),
             "cluster_sizes": dg.MetadataValue.md(
                 "| records per customer | customers |\n|---:|---:|\n"
