@@ -1,9 +1,10 @@
 """The analysts' copy of the warehouse, published after every successful run.
 
 DuckDB lets one process write a file only while no other process has it open, so analysts never query
-the warehouse a run writes. The last step of a run checkpoints the warehouse, copies it whole to a hidden
-file beside the published one, checks the copy, exports every mart from it as Parquet and swaps the copy
-in with one `os.replace`. An analyst's open connection keeps reading the copy it opened; the next
+the warehouse a run writes. The last step of a run checkpoints the warehouse and, holding its only write
+connection, copies it whole to a hidden file beside the published one while it exports every mart from it
+as Parquet; it checks that the copy holds the same tables and rows and swaps the copy in with one
+`os.replace`. An analyst's open connection keeps reading the copy it opened; the next
 connection sees the new one; nobody ever sees half a run. A failed run never reaches this step (and the
 step refuses to publish if anything in its run failed), so the previous copy stays.
 """
@@ -12,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,29 +91,26 @@ def list_tables(con: duckdb.DuckDBPyConnection, schemas: Sequence[str]) -> list[
     ).fetchall()
 
 
-def export_parquet(con: duckdb.DuckDBPyConnection, schemas: Sequence[str], out_dir: Path) -> dict[str, int]:
-    """Every table of `schemas` as `<out_dir>/<table>.parquet`, each file swapped in whole; Parquet files
-    of tables that are gone are removed. Returns rows per exported table."""
-    staging = out_dir.parent / f".{out_dir.name}.{uuid.uuid4().hex}.tmp"
+def write_parquet(con: duckdb.DuckDBPyConnection, schemas: Sequence[str], staging: Path) -> dict[str, int]:
+    """Every table of `schemas` as `<staging>/<table>.parquet`; returns rows per table."""
     staging.mkdir(parents=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
     exported: dict[str, int] = {}
-    try:
-        for schema, table in list_tables(con, schemas):
-            path = staging / f"{table}.parquet"
-            con.execute(
-                f"copy (select * from {schema}.{table}) to '{path}' (format parquet, compression zstd)"
-            )
-            exported[table] = con.execute(f"select count(*) from {schema}.{table}").fetchall()[0][0]
-        for table in exported:
-            os.replace(staging / f"{table}.parquet", out_dir / f"{table}.parquet")
-        for stale in out_dir.glob("*.parquet"):
-            if stale.stem not in exported:
-                stale.unlink()
-        _fsync_dir(out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    for schema, table in list_tables(con, schemas):
+        path = staging / f"{table}.parquet"
+        con.execute(f"copy (select * from {schema}.{table}) to '{path}' (format parquet, compression zstd)")
+        exported[table] = con.execute(f"select count(*) from {schema}.{table}").fetchall()[0][0]
     return exported
+
+
+def swap_parquet(staging: Path, out_dir: Path, exported: Mapping[str, int]) -> None:
+    """Move the files `write_parquet` wrote into `out_dir`, each whole, and remove those of tables gone."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for table in exported:
+        os.replace(staging / f"{table}.parquet", out_dir / f"{table}.parquet")
+    for stale in out_dir.glob("*.parquet"):
+        if stale.stem not in exported:
+            stale.unlink()
+    _fsync_dir(out_dir)
 
 
 @dataclass(frozen=True)
@@ -125,12 +124,16 @@ class Snapshot:
     segment_grid: dict[tuple[str, str], int]
 
 
-def snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
-    tables = list_tables(con, SUMMARISED_SCHEMAS)
-    rows = {
+def table_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per table of the summarised schemas, by `schema.table`."""
+    return {
         f"{schema}.{table}": con.execute(f"select count(*) from {schema}.{table}").fetchall()[0][0]
-        for schema, table in tables
+        for schema, table in list_tables(con, SUMMARISED_SCHEMAS)
     }
+
+
+def snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
+    rows = table_rows(con)
     quarantine = (
         dict(con.execute("select feed, count(*) from raw.quarantine group by feed order by feed").fetchall())
         if "raw.quarantine" in rows
@@ -227,17 +230,29 @@ def snapshot_metadata(snap: Snapshot, published: Path, parquet_dir: Path) -> dic
 
 
 def publish(warehouse: Warehouse, target: AnalystCopy) -> tuple[Snapshot, dict[str, int]]:
-    """Copy the warehouse while holding its only write connection, export and check the copy, swap it in."""
-    with warehouse.connect() as con:
-        con.execute("checkpoint")
-        staged = stage_copy(Path(warehouse.path), target.warehouse_path)
+    """Copy the warehouse while holding its only write connection, and meanwhile export its marts as
+    Parquet from that connection; check that the copy holds the same tables and rows, then swap both in."""
+    parquet_staging = target.parquet_dir.parent / f".{target.parquet_dir.name}.{uuid.uuid4().hex}.tmp"
+    staged: Path | None = None
     try:
+        with warehouse.connect() as con, ThreadPoolExecutor(max_workers=1) as copier:
+            con.execute("checkpoint")
+            copying = copier.submit(stage_copy, Path(warehouse.path), target.warehouse_path)
+            try:
+                snap = snapshot(con)
+                exported = write_parquet(con, EXPORTED_SCHEMAS, parquet_staging)
+            finally:
+                staged = copying.result()
         with duckdb.connect(str(staged), read_only=True) as copy:
-            snap = snapshot(copy)
-            exported = export_parquet(copy, EXPORTED_SCHEMAS, target.parquet_dir)
+            copied_rows = table_rows(copy)
+        if copied_rows != snap.table_rows:
+            raise RuntimeError(f"the copy of {warehouse.path} does not hold the warehouse's tables and rows")
+        swap_parquet(parquet_staging, target.parquet_dir, exported)
         swap_in(staged, target.warehouse_path)
     finally:
-        staged.unlink(missing_ok=True)
+        shutil.rmtree(parquet_staging, ignore_errors=True)
+        if staged is not None:
+            staged.unlink(missing_ok=True)
     return snap, exported
 
 

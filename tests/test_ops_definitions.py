@@ -2,12 +2,15 @@
 
 import base64
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import dagster as dg
+import duckdb
 import pytest
 from dagster_dbt import DbtCliResource
 
+from pipelines import publish as publish_module
 from pipelines.automation import FULL_REBUILD_TAG, TRANSIENT_RETRY, RebuildAwareDbt
 from pipelines.definitions import defs
 from pipelines.observability import (
@@ -17,6 +20,8 @@ from pipelines.observability import (
     segment_grid_plot,
 )
 from pipelines.publish import KEY as PUBLISHED
+from pipelines.publish import AnalystCopy, publish, stage_copy
+from pipelines.resources import Warehouse
 from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -127,3 +132,30 @@ def test_segment_grid_is_a_png():
     png = _png(segment_grid_plot(counts, rows, columns))
     assert png.startswith(PNG) and len(png) > 5000
     assert _png(png_markdown(b"\x89PNGxyz", "x")) == b"\x89PNGxyz"
+
+
+def _warehouse_with(path: Path, customers: int) -> Warehouse:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute(f"create table marts.dim_customer as select range as customer_id from range({customers})")
+    return Warehouse(path=str(path))
+
+
+def test_publishing_checks_the_copy_and_swaps_in_both_or_neither(tmp_path: Path, monkeypatch):
+    target = AnalystCopy(root=str(tmp_path / "published"))
+    snap, exported = publish(_warehouse_with(tmp_path / "first.duckdb", 3), target)
+    assert snap.table_rows == {"marts.dim_customer": 3} and exported == {"dim_customer": 3}
+    parquet = target.parquet_dir / "dim_customer.parquet"
+    assert duckdb.sql(f"select count(*) from read_parquet('{parquet}')").fetchall() == [(3,)]
+
+    # a copy that does not hold what the warehouse holds is refused: nothing is swapped in or left behind
+    other = _warehouse_with(tmp_path / "other.duckdb", 1)
+    monkeypatch.setattr(
+        publish_module, "stage_copy", lambda source, target: stage_copy(Path(other.path), target)
+    )
+    with pytest.raises(RuntimeError, match="does not hold the warehouse's tables and rows"):
+        publish(_warehouse_with(tmp_path / "second.duckdb", 5), target)
+    with duckdb.connect(str(target.warehouse_path), read_only=True) as con:
+        assert con.execute("select count(*) from marts.dim_customer").fetchall() == [(3,)]
+    assert duckdb.sql(f"select count(*) from read_parquet('{parquet}')").fetchall() == [(3,)]
+    assert sorted(p.name for p in Path(target.root).iterdir()) == ["marts", "warehouse.duckdb"]
