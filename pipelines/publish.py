@@ -91,15 +91,16 @@ def list_tables(con: duckdb.DuckDBPyConnection, schemas: Sequence[str]) -> list[
     ).fetchall()
 
 
-def write_parquet(con: duckdb.DuckDBPyConnection, schemas: Sequence[str], staging: Path) -> dict[str, int]:
-    """Every table of `schemas` as `<staging>/<table>.parquet`; returns rows per table."""
+def write_parquet(
+    con: duckdb.DuckDBPyConnection, schemas: Sequence[str], staging: Path
+) -> list[tuple[str, str]]:
+    """Every table of `schemas` as `<staging>/<table>.parquet`; returns the (schema, table) written."""
     staging.mkdir(parents=True)
-    exported: dict[str, int] = {}
-    for schema, table in list_tables(con, schemas):
+    tables = list_tables(con, schemas)
+    for schema, table in tables:
         path = staging / f"{table}.parquet"
         con.execute(f"copy (select * from {schema}.{table}) to '{path}' (format parquet, compression zstd)")
-        exported[table] = con.execute(f"select count(*) from {schema}.{table}").fetchall()[0][0]
-    return exported
+    return tables
 
 
 def swap_parquet(staging: Path, out_dir: Path, exported: Mapping[str, int]) -> None:
@@ -240,7 +241,8 @@ def publish(warehouse: Warehouse, target: AnalystCopy) -> tuple[Snapshot, dict[s
             copying = copier.submit(stage_copy, Path(warehouse.path), target.warehouse_path)
             try:
                 snap = snapshot(con)
-                exported = write_parquet(con, EXPORTED_SCHEMAS, parquet_staging)
+                written = write_parquet(con, EXPORTED_SCHEMAS, parquet_staging)
+                exported = {table: snap.table_rows[f"{schema}.{table}"] for schema, table in written}
             finally:
                 staged = copying.result()
         with duckdb.connect(str(staged), read_only=True) as copy:

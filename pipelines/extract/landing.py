@@ -229,10 +229,9 @@ def land(
 
     Each batch of files (at most `batch_size` files and `batch_bytes` bytes) is written in one transaction
     together with its manifest rows, so a run killed half way leaves whole files behind and the next run
-    picks up where it stopped. With a `pool`
-    (`pipelines.workers.worker_pool`) and more than one batch, batches are read and parsed in the workers
-    while this process writes the ones before them, in delivery order; `parse` and `context_columns` must
-    then be picklable (module-level functions or partials of them).
+    picks up where it stopped. With a `pool` (`pipelines.workers.worker_pool`) and more than one batch,
+    batches are read and parsed in the workers while this process writes the ones before them, in delivery
+    order; `parse` and `context_columns` must then be picklable (module-level functions or partials).
     """
     ensure_raw_tables(con, tables)
     known: dict[str, Previous] = {
