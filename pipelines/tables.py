@@ -4,7 +4,7 @@
 frame written as a table. `DuckDBTables` works on an open DuckDB connection; `SparkTables` on a Spark
 session with the warehouse's metastore, and hands frames over through Arrow with DuckDB's pandas
 conversion, so both engines give a Python asset the same frame (dates and timestamps as datetime64,
-decimals as floats) and take the same frame back.
+decimals as floats) and take the same frame back. Both also take an Arrow table, as it is.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ class Tables(Protocol):
 
     def exists(self, schema: str, table: str) -> bool: ...
 
-    def replace(self, schema: str, table: str, frame: pd.DataFrame) -> None: ...
+    def replace(self, schema: str, table: str, frame: pd.DataFrame | pa.Table) -> None: ...
 
-    def append(self, schema: str, table: str, frame: pd.DataFrame) -> None: ...
+    def append(self, schema: str, table: str, frame: pd.DataFrame | pa.Table) -> None: ...
 
 
 # Integers and booleans with nulls come out as pandas' nullable types, as DuckDB's `fetchdf` gives them.
@@ -92,7 +92,7 @@ class DuckDBTables:
         ).fetchall()
         return found[0][0] > 0
 
-    def replace(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+    def replace(self, schema: str, table: str, frame: pd.DataFrame | pa.Table) -> None:
         self.con.execute(f"create schema if not exists {schema}")
         self.con.register("_frame", frame)
         try:
@@ -100,7 +100,7 @@ class DuckDBTables:
         finally:
             self.con.unregister("_frame")
 
-    def append(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+    def append(self, schema: str, table: str, frame: pd.DataFrame | pa.Table) -> None:
         self.con.execute(f"create schema if not exists {schema}")
         self.con.register("_frame", frame)
         try:
@@ -110,10 +110,10 @@ class DuckDBTables:
             self.con.unregister("_frame")
 
 
-def _as_arrow(frame: pd.DataFrame) -> pa.Table:
+def _as_arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
     """The frame typed as DuckDB types it (so both engines store the same column types); columns of nulls
     only, which Parquet cannot store, as text."""
-    table = duckdb.from_df(frame).to_arrow_table()
+    table = frame if isinstance(frame, pa.Table) else duckdb.from_df(frame).to_arrow_table()
     for index, field in enumerate(table.schema):
         if pa.types.is_null(field.type):
             table = table.set_column(index, field.name, table.column(index).cast(pa.string()))
@@ -146,12 +146,12 @@ class SparkTables:
     def exists(self, schema: str, table: str) -> bool:
         return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))
 
-    def replace(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+    def replace(self, schema: str, table: str, frame: pd.DataFrame | pa.Table) -> None:
         self.spark.sql(f"create database if not exists {schema}")
         data = self.spark.createDataFrame(_as_arrow(frame))
         data.write.mode("overwrite").format("parquet").saveAsTable(f"{schema}.{table}")
 
-    def append(self, schema: str, table: str, frame: pd.DataFrame) -> None:
+    def append(self, schema: str, table: str, frame: pd.DataFrame | pa.Table) -> None:
         self.spark.sql(f"create database if not exists {schema}")
         data = self.spark.createDataFrame(_as_arrow(frame))
         if self.exists(schema, table):

@@ -13,6 +13,7 @@ from pipelines.matching.matcher import in_key_order, match, record_keys, splink_
 from pipelines.matching.model import MatchingModel
 from pipelines.matching.probabilistic import choose_threshold, otsu_threshold, score_pairs
 from pipelines.matching.records import conform_records
+from pipelines.tables import as_frame
 from tests.conftest import Built
 
 NO_PAIRS = pd.DataFrame({"left": pd.Series([], dtype="int64"), "right": pd.Series([], dtype="int64")})
@@ -112,7 +113,7 @@ def test_threshold_is_chosen_between_the_modes():
 def sample_records(built: Built) -> pd.DataFrame:
     with duckdb.connect(str(built.warehouse), read_only=True) as con:
         unioned = con.execute("select * from intermediate.int_party_records_unioned").fetchdf()
-    return conform_records(unioned)
+    return as_frame(conform_records(unioned))
 
 
 def truth(built: Built) -> pd.DataFrame:

@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.matching.backends import splink_on_spark
 from pipelines.matching.matcher import MATCH_COLUMNS, match
@@ -40,20 +42,23 @@ OWNERS = ["team:data-platform"]
 )
 def int_party_records_conformed(warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.tables() as tables:
-        records = tables.read(SCHEMA, "int_party_records_unioned")
-        conformed = conform_records(records)
+        conformed = conform_records(tables.read(SCHEMA, "int_party_records_unioned"))
         tables.replace(SCHEMA, "int_party_records_conformed", conformed)
-    identifying = int(conformed["identifies_customer"].sum())
+    identifying = _true_count(conformed["identifies_customer"])
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(conformed),
+            "dagster/row_count": conformed.num_rows,
             "records_identifying_a_customer": identifying,
-            "records_identifying_nobody": len(conformed) - identifying,
-            "valid_mobiles": int(conformed["mobile"].notna().sum()),
-            "valid_ids": int(conformed["id_is_valid"].sum()),
-            "full_vins": int(conformed["vin"].notna().sum()),
+            "records_identifying_nobody": conformed.num_rows - identifying,
+            "valid_mobiles": len(conformed) - conformed["mobile"].null_count,
+            "valid_ids": _true_count(conformed["id_is_valid"]),
+            "full_vins": len(conformed) - conformed["vin"].null_count,
         }
     )
+
+
+def _true_count(flags: pa.ChunkedArray) -> int:
+    return int(pc.sum(flags).as_py() or 0)
 
 
 STEWARDSHIP = [

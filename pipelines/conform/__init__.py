@@ -5,7 +5,7 @@ Every conformer is a pure function of one raw value (None and NaN allowed) retur
 
 from .addresses import AddressResult, conform_address
 from .emails import EmailResult, conform_email
-from .frame import conform_column
+from .frame import ConformedValues, conform_column, conform_values
 from .ids import IdResult, conform_party_id, org_code_check_digit, parse_id_hint
 from .names import NameResult, conform_name, surname_pinyin
 from .phones import PhoneResult, conform_phone, is_placeholder_number
@@ -13,6 +13,7 @@ from .vehicles import PlateResult, VinResult, conform_plate, conform_vin, vin_ch
 
 __all__ = [
     "AddressResult",
+    "ConformedValues",
     "EmailResult",
     "IdResult",
     "NameResult",
@@ -26,6 +27,7 @@ __all__ = [
     "conform_party_id",
     "conform_phone",
     "conform_plate",
+    "conform_values",
     "conform_vin",
     "is_placeholder_number",
     "org_code_check_digit",

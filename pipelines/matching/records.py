@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.conform import (
+    ConformedValues,
     conform_address,
-    conform_column,
     conform_email,
     conform_name,
     conform_party_id,
     conform_phone,
     conform_plate,
+    conform_values,
     conform_vin,
     surname_pinyin,
 )
@@ -19,10 +25,20 @@ from pipelines.workers import worker_pool
 
 COMPANY_ID_KINDS = ("uscc", "org_code")
 MATCHABLE_ID_KINDS = ("resident_id", "uscc", "org_code", "passport")
-
-
-def _prefixed(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    return frame.add_prefix(prefix)
+CONFORMERS: dict[str, Callable[[Any], Any]] = {
+    "name_raw": conform_name,
+    "phone_raw": conform_phone,
+    "phone_alt_raw": conform_phone,
+    "id_raw": conform_party_id,
+    "vin_raw": conform_vin,
+    "plate_raw": conform_plate,
+    "email_raw": conform_email,
+    "address_raw": conform_address,
+    "city_raw": conform_address,
+    "province_raw": conform_address,
+}
+# Rows assembled at a time: the conformed fields spread to every row at once would take 4 GB at 1M customers.
+CHUNK_ROWS = 250_000
 
 
 def _pinyin_keys(
@@ -37,32 +53,27 @@ def _pinyin_keys(
     return surname_key, "".join(sorted([surname_key, pinyin_key[len(surname_key) :]]))
 
 
-def _derived_name_keys(name: pd.DataFrame) -> pd.DataFrame:
-    columns = ["name_pinyin_key", "name_surname", "name_script"]
-    parts = name[columns]
+def _with_name_keys(name: ConformedValues) -> ConformedValues:
+    """The distinct names with their surname key and order-free name key."""
+    columns = ["pinyin_key", "surname", "script"]
+    parts = name.fields[columns]
     distinct = parts.drop_duplicates()
     keys = [_pinyin_keys(k, s, sc) for k, s, sc in distinct.itertuples(index=False)]
     lookup = distinct.assign(surname_key=[k[0] for k in keys], name_key_unordered=[k[1] for k in keys])
     merged = parts.merge(lookup, on=columns, how="left")
-    return merged[["surname_key", "name_key_unordered"]].set_index(name.index)
+    derived = merged[["surname_key", "name_key_unordered"]].set_index(name.fields.index)
+    return ConformedValues(name.fields.join(derived), name.codes)
 
 
-def conform_records(records: pd.DataFrame) -> pd.DataFrame:
-    """Conform `int_party_records_unioned` rows and decide whether each identifies a customer.
+def _flag(column: pd.Series) -> pd.Series:
+    return column.fillna(False).astype(bool)
 
-    A record identifies nobody when it has no full name, no usable mobile, id, VIN, plate or e-mail.
-    """
-    with worker_pool() as pool:
-        name = _prefixed(conform_column(records["name_raw"], conform_name, pool), "name_")
-        phone = _prefixed(conform_column(records["phone_raw"], conform_phone, pool), "phone_")
-        phone_alt = _prefixed(conform_column(records["phone_alt_raw"], conform_phone, pool), "phone_alt_")
-        party_id = _prefixed(conform_column(records["id_raw"], conform_party_id, pool), "id_")
-        vin = _prefixed(conform_column(records["vin_raw"], conform_vin, pool), "vin_")
-        plate = _prefixed(conform_column(records["plate_raw"], conform_plate, pool), "plate_")
-        email = _prefixed(conform_column(records["email_raw"], conform_email, pool), "email_")
-        address = _prefixed(conform_column(records["address_raw"], conform_address, pool), "address_")
-        city = conform_column(records["city_raw"], conform_address, pool)
-        province = conform_column(records["province_raw"], conform_address, pool)
+
+def _assemble(records: pd.DataFrame, fields: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The conformed record for each of `records`, from its fields conformed per raw column."""
+    name, phone, phone_alt = fields["name_raw"], fields["phone_raw"], fields["phone_alt_raw"]
+    party_id, vin, plate, email = fields["id_raw"], fields["vin_raw"], fields["plate_raw"], fields["email_raw"]
+    address, city, province = fields["address_raw"], fields["city_raw"], fields["province_raw"]
     out = pd.DataFrame(
         {
             "source_system": records["source_system"],
@@ -72,56 +83,67 @@ def conform_records(records: pd.DataFrame) -> pd.DataFrame:
             "station_code": records["station_code"],
         }
     )
-    out["name"] = name["name_name"]
-    out["name_key"] = name["name_pinyin_key"]
-    out["surname"] = name["name_surname"]
-    derived = _derived_name_keys(name)
-    out["surname_key"] = derived["surname_key"]
-    out["name_key_unordered"] = derived["name_key_unordered"]
-    out["is_full_name"] = name["name_is_full_name"].fillna(False).astype(bool)
-    out["honorific_sex"] = name["name_honorific_sex"]
-    mobile_ok = phone["phone_kind"].eq("mobile") & phone["phone_is_valid"].fillna(False).astype(bool)
-    alt_mobile_ok = phone_alt["phone_alt_kind"].eq("mobile") & phone_alt["phone_alt_is_valid"].fillna(
-        False
-    ).astype(bool)
-    out["mobile"] = (
-        phone["phone_e164"].where(mobile_ok).fillna(phone_alt["phone_alt_e164"].where(alt_mobile_ok))
-    )
-    landline_ok = phone["phone_kind"].eq("landline")
-    alt_landline_ok = phone_alt["phone_alt_kind"].eq("landline")
-    out["landline"] = (
-        phone["phone_e164"].where(landline_ok).fillna(phone_alt["phone_alt_e164"].where(alt_landline_ok))
-    )
-    out["phone_kind"] = phone["phone_kind"]
-    id_ok = party_id["id_is_valid"].fillna(False).astype(bool)
-    out["id_kind"] = party_id["id_kind"]
-    out["id_number"] = party_id["id_value"]
+    out["name"] = name["name"]
+    out["name_key"] = name["pinyin_key"]
+    out["surname"] = name["surname"]
+    out["surname_key"] = name["surname_key"]
+    out["name_key_unordered"] = name["name_key_unordered"]
+    out["is_full_name"] = _flag(name["is_full_name"])
+    out["honorific_sex"] = name["honorific_sex"]
+    mobile_ok = phone["kind"].eq("mobile") & _flag(phone["is_valid"])
+    alt_mobile_ok = phone_alt["kind"].eq("mobile") & _flag(phone_alt["is_valid"])
+    out["mobile"] = phone["e164"].where(mobile_ok).fillna(phone_alt["e164"].where(alt_mobile_ok))
+    landline_ok = phone["kind"].eq("landline")
+    alt_landline_ok = phone_alt["kind"].eq("landline")
+    out["landline"] = phone["e164"].where(landline_ok).fillna(phone_alt["e164"].where(alt_landline_ok))
+    out["phone_kind"] = phone["kind"]
+    id_ok = _flag(party_id["is_valid"])
+    out["id_kind"] = party_id["kind"]
+    out["id_number"] = party_id["value"]
     out["id_is_valid"] = id_ok
-    out["birth_date"] = pd.to_datetime(party_id["id_birth_date"])
-    out["sex"] = party_id["id_sex"].fillna(name["name_honorific_sex"])
-    vin_full = vin["vin_is_full"].fillna(False).astype(bool)
-    out["vin"] = vin["vin_vin"].where(vin_full)
-    out["vin_is_valid"] = vin["vin_is_valid"].fillna(False).astype(bool) & vin_full
-    out["vin_last6"] = vin["vin_last6"]
-    out["plate"] = plate["plate_plate"].where(plate["plate_is_valid"].fillna(False).astype(bool))
-    out["email"] = email["email_email"].where(email["email_is_valid"].fillna(False).astype(bool))
-    out["province"] = address["address_province"].fillna(city["province"]).fillna(province["province"])
-    out["city"] = address["address_city"].fillna(city["city"])
-    out["district"] = address["address_district"]
-    out["address"] = address["address_full"]
+    out["birth_date"] = pd.to_datetime(party_id["birth_date"])
+    out["sex"] = party_id["sex"].fillna(name["honorific_sex"])
+    vin_full = _flag(vin["is_full"])
+    out["vin"] = vin["vin"].where(vin_full)
+    out["vin_is_valid"] = _flag(vin["is_valid"]) & vin_full
+    out["vin_last6"] = vin["last6"]
+    out["plate"] = plate["plate"].where(_flag(plate["is_valid"]))
+    out["email"] = email["email"].where(_flag(email["is_valid"]))
+    out["province"] = address["province"].fillna(city["province"]).fillna(province["province"])
+    out["city"] = address["city"].fillna(city["city"])
+    out["district"] = address["district"]
+    out["address"] = address["full"]
     is_company = (
         records["party_type_hint"].eq("company")
-        | name["name_is_company"].fillna(False).astype(bool)
-        | (party_id["id_kind"].isin(COMPANY_ID_KINDS) & id_ok)
+        | _flag(name["is_company"])
+        | (party_id["kind"].isin(COMPANY_ID_KINDS) & id_ok)
     )
     out["party_type"] = is_company.map({True: "company", False: "person"})
     out["identifies_customer"] = (
         out["is_full_name"]
         | out["mobile"].notna()
-        | (out["id_number"].notna() & id_ok & party_id["id_kind"].isin(MATCHABLE_ID_KINDS))
+        | (out["id_number"].notna() & id_ok & party_id["kind"].isin(MATCHABLE_ID_KINDS))
         | out["vin"].notna()
         | out["vin_last6"].notna()
         | out["plate"].notna()
         | out["email"].notna()
     )
     return out
+
+
+def conform_records(records: pd.DataFrame, chunk_rows: int = CHUNK_ROWS) -> pa.Table:
+    """Conform `int_party_records_unioned` rows and decide whether each identifies a customer, as the
+    Arrow table DuckDB makes of the conformed frame (assembled `chunk_rows` at a time).
+
+    A record identifies nobody when it has no full name, no usable mobile, id, VIN, plate or e-mail.
+    """
+    records = records.reset_index(drop=True)
+    with worker_pool() as pool:
+        conformed = {column: conform_values(records[column], fn, pool) for column, fn in CONFORMERS.items()}
+    conformed["name_raw"] = _with_name_keys(conformed["name_raw"])
+    parts = []
+    for start in range(0, max(len(records), 1), chunk_rows):
+        stop = min(start + chunk_rows, len(records))
+        fields = {column: values.rows(start, stop) for column, values in conformed.items()}
+        parts.append(duckdb.from_df(_assemble(records.iloc[start:stop], fields)).to_arrow_table())
+    return pa.concat_tables(parts, promote_options="default")
