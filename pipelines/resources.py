@@ -15,8 +15,9 @@ from pyspark.sql import SparkSession
 from pipelines.tables import DuckDBTables, SparkTables, Tables
 
 # Share of the machine's memory DuckDB may use when neither the resource nor the environment says: the
-# rest is left to the pandas, Splink and scikit-learn work that runs in the same process.
-DEFAULT_MEMORY_SHARE = 0.5
+# rest is left to the pandas, Splink and scikit-learn work that runs in the same process. At 1M customers
+# a fifth (4.8 GB of 24) costs dbt's longest steps no time against half (benchmarks, BENCHMARKS.md).
+DEFAULT_MEMORY_SHARE = 0.2
 
 
 def available_cpus() -> int:
@@ -28,7 +29,7 @@ def available_cpus() -> int:
 
 
 def default_memory_limit() -> str:
-    """`CRM_DUCKDB_MEMORY_LIMIT`, else half the machine's physical memory, in DuckDB's notation."""
+    """`CRM_DUCKDB_MEMORY_LIMIT`, else a fifth of the machine's physical memory, in DuckDB's notation."""
     configured = os.environ.get("CRM_DUCKDB_MEMORY_LIMIT", "").strip()
     if configured:
         return configured
@@ -43,7 +44,7 @@ class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse file. One writer at a time: open, work, close within one asset.
 
     DuckDB gets `threads` (default `CRM_DUCKDB_THREADS` or every core this process may use) and
-    `memory_limit` (default `CRM_DUCKDB_MEMORY_LIMIT` or half the machine's memory; beyond it DuckDB spills
+    `memory_limit` (default `CRM_DUCKDB_MEMORY_LIMIT` or a fifth of the machine's memory; beyond it DuckDB spills
     to a temporary folder beside the warehouse).
 
     With `engine="spark"` the DuckDB file is the landing store only (raw tables, manifest, quarantine,
