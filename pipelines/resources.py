@@ -44,8 +44,8 @@ class Warehouse(dg.ConfigurableResource):
     """The DuckDB warehouse file. One writer at a time: open, work, close within one asset.
 
     DuckDB gets `threads` (default `CRM_DUCKDB_THREADS` or every core this process may use) and
-    `memory_limit` (default `CRM_DUCKDB_MEMORY_LIMIT` or a fifth of the machine's memory; beyond it DuckDB spills
-    to a temporary folder beside the warehouse).
+    `memory_limit` (default `CRM_DUCKDB_MEMORY_LIMIT` or a fifth of the machine's memory; beyond it DuckDB
+    spills to a temporary folder beside the warehouse).
 
     With `engine="spark"` the DuckDB file is the landing store only (raw tables, manifest, quarantine,
     exported as Parquet for Spark) and every other table lives in Spark's metastore under `spark_dir`.

@@ -139,9 +139,6 @@ def int_party_records_clustered(
     context: dg.AssetExecutionContext, warehouse: Warehouse, config: MatchingConfig
 ) -> dg.MaterializeResult:
     with warehouse.tables() as tables:
-        conformed = tables.read(
-            SCHEMA, "int_party_records_conformed", where={"identifies_customer": True}, columns=MATCH_COLUMNS
-        )
         key_and_id = ["source_system", "source_record_id", "customer_id"]
         last = _read_or_none(tables, SCHEMA, "int_party_records_clustered", key_and_id)
         previous = None
@@ -157,8 +154,20 @@ def int_party_records_clustered(
         model = _stored_model(tables, config.retrain_model)
         state = _stored_state(tables) if model is not None else None
         with splink_on_spark(getattr(tables, "spark", None)):
+            # The records are read in the call, so that they are freed before the results are written.
             result = match(
-                conformed, previous, must, cannot, warehouse.thread_count, model=model, state=state
+                tables.read(
+                    SCHEMA,
+                    "int_party_records_conformed",
+                    where={"identifies_customer": True},
+                    columns=MATCH_COLUMNS,
+                ),
+                previous,
+                must,
+                cannot,
+                warehouse.thread_count,
+                model=model,
+                state=state,
             )
         _store(tables, result.model, result.state)
         tables.replace(SCHEMA, "int_party_records_clustered", result.xref)

@@ -26,7 +26,7 @@ def _field_rows(fn: Callable[[Any], Any], names: Sequence[str], values: Sequence
 class ConformedValues:
     """A conformer's fields once per distinct value of a column, and which of those rows each row has."""
 
-    fields: pd.DataFrame  # one column per field of the result; the null result last where the column has nulls
+    fields: pd.DataFrame  # one column per field; the null result last where the column has nulls
     codes: np.ndarray  # per row of the column, its position in `fields`
 
     def rows(self, start: int = 0, stop: int | None = None) -> pd.DataFrame:
@@ -36,7 +36,9 @@ class ConformedValues:
         return frame
 
 
-def conform_values(values: pd.Series, fn: Callable[[Any], Any], pool: Executor | None = None) -> ConformedValues:
+def conform_values(
+    values: pd.Series, fn: Callable[[Any], Any], pool: Executor | None = None
+) -> ConformedValues:
     """fn's (dataclass) result for each distinct non-null value of `values`, and once for None, whose
     result stands for the null rows: every conformer of this package returns its 'empty' result there.
 

@@ -153,15 +153,18 @@ def match(
     trained = model is None
     splink_model = train(candidates, threads=threads) if model is None else model.splink
     frame = splink_input(candidates, splink_model.common_names())
+    candidate_count = len(candidates)
+    del candidates  # 0.8 GB at 1M customers, not needed past here: freed before Splink scores
     hashes = input_hashes(frame)
     frame_keys = keys.take(frame["unique_id"].to_numpy()).reset_index(drop=True)
     same_model = model is not None and state is not None and state.model_version == model.version
     usable = state if same_model else None
     pairs, parameters, scored_now = _score(frame, frame_keys, hashes, splink_model, usable, threads)
+    del frame
     undecided = _crossing(pairs, exact_labels)
     if model is None:
         threshold = choose_threshold(undecided["match_weight"].to_numpy())
-        model = MatchingModel.trained(splink_model, threshold, len(candidates))
+        model = MatchingModel.trained(splink_model, threshold, candidate_count)
     threshold_weight = model.threshold_match_weight
     threshold_probability = weight_to_probability(threshold_weight)
     linked = undecided[undecided["match_weight"] >= threshold_weight]
@@ -175,6 +178,8 @@ def match(
     labels, merge_stats = cluster(n, exact, probabilistic, person_ids, cannot, MAX_PROBABILISTIC_CLUSTER)
 
     reason, probability = _link_reasons(n, labels, pd.concat([exact, probabilistic], ignore_index=True))
+    exact_count = len(exact)
+    del exact
     customer_ids, id_events = assign_ids(keys, labels, previous)
     xref = pd.DataFrame(
         {
@@ -193,8 +198,8 @@ def match(
     stats = {
         "records_in": n,
         "customers_out": int(len(sizes)),
-        "exact_edges": int(len(exact)),
-        "splink_candidate_records": int(len(candidates)),
+        "exact_edges": exact_count,
+        "splink_candidate_records": candidate_count,
         "splink_scored_pairs": int(len(pairs)),
         "splink_pairs_scored_this_run": scored_now,
         "splink_pairs_reused": int(len(pairs)) - scored_now,

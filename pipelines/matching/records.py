@@ -72,7 +72,8 @@ def _flag(column: pd.Series) -> pd.Series:
 def _assemble(records: pd.DataFrame, fields: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """The conformed record for each of `records`, from its fields conformed per raw column."""
     name, phone, phone_alt = fields["name_raw"], fields["phone_raw"], fields["phone_alt_raw"]
-    party_id, vin, plate, email = fields["id_raw"], fields["vin_raw"], fields["plate_raw"], fields["email_raw"]
+    party_id, vin, plate = fields["id_raw"], fields["vin_raw"], fields["plate_raw"]
+    email = fields["email_raw"]
     address, city, province = fields["address_raw"], fields["city_raw"], fields["province_raw"]
     out = pd.DataFrame(
         {
