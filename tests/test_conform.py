@@ -14,6 +14,7 @@ from pipelines.conform import (
     conform_party_id,
     conform_phone,
     conform_plate,
+    conform_values,
     conform_vin,
     org_code_check_digit,
     vin_check_digit,
@@ -514,6 +515,20 @@ def test_conform_column_maps_distinct_values_back_by_value():
     assert frame.loc[[11, 14, 15], "e164"].isna().all()
     # once per distinct non-null value, plus one call for None
     assert sorted(map(str, calls)) == sorted(["13800138000", "138-0013-8000", "anonymous", "None"])
+
+
+def test_conformed_values_once_per_distinct_value_spread_by_row_range():
+    values = pd.Series(["13800138000", None, "138-0013-8000", "13800138000", "anonymous", None])
+    conformed = conform_values(values, conform_phone)
+    # three distinct values and the null result, each conformed once
+    assert len(conformed.fields) == 4
+    assert conformed.fields["kind"].tolist() == ["mobile", "mobile", "empty", "empty"]
+    assert conformed.codes.tolist() == [0, 3, 1, 0, 2, 3]
+    part = conformed.rows(2, 5)
+    assert list(part.index) == [2, 3, 4]
+    pd.testing.assert_frame_equal(part, conform_column(values, conform_phone).iloc[2:5])
+    # a column without nulls has no null row to spread
+    assert len(conform_values(pd.Series(["13800138000"]), conform_phone).fields) == 1
 
 
 def test_conform_column_names_and_ids():
