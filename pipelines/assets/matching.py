@@ -50,9 +50,9 @@ def int_party_records_conformed(warehouse: Warehouse) -> dg.MaterializeResult:
             "dagster/row_count": conformed.num_rows,
             "records_identifying_a_customer": identifying,
             "records_identifying_nobody": conformed.num_rows - identifying,
-            "valid_mobiles": len(conformed) - conformed["mobile"].null_count,
+            "valid_mobiles": conformed.num_rows - conformed["mobile"].null_count,
             "valid_ids": _true_count(conformed["id_is_valid"]),
-            "full_vins": len(conformed) - conformed["vin"].null_count,
+            "full_vins": conformed.num_rows - conformed["vin"].null_count,
         }
     )
 
