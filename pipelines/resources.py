@@ -75,7 +75,10 @@ class Warehouse(dg.ConfigurableResource):
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        config: dict[str, str | int] = {"threads": self.thread_count}
+        # Text leaves DuckDB as Arrow large strings, which pandas' string columns (`as_frame`) hold as they
+        # are: with DuckDB's default (32-bit offsets) every text column was copied once more (0.64 GB of the
+        # 3.70 GB that reading the matching step's 8.9M records took at 1M customers).
+        config: dict[str, str | int | bool] = {"threads": self.thread_count, "arrow_large_buffer_size": True}
         if self.memory:
             config["memory_limit"] = self.memory
         con = duckdb.connect(self.path, read_only=read_only, config=config)

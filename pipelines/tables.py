@@ -70,10 +70,6 @@ def as_frame(table: pa.Table) -> pd.DataFrame:
 class DuckDBTables:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
-        # Text leaves DuckDB as Arrow large strings, which pandas' string columns hold as they are: with
-        # DuckDB's default (32-bit offsets) every text column was copied once more (0.64 GB of the 3.70 GB
-        # that reading the matching step's 8.9M records took at 1M customers).
-        con.execute("set arrow_large_buffer_size = true")
 
     def read(
         self,

@@ -110,15 +110,20 @@ def test_threshold_is_chosen_between_the_modes():
 
 
 @pytest.fixture(scope="module")
-def sample_records(built: Built) -> pd.DataFrame:
+def unioned(built: Built) -> pd.DataFrame:
     with duckdb.connect(str(built.warehouse), read_only=True) as con:
-        unioned = con.execute("select * from intermediate.int_party_records_unioned").fetchdf()
+        return con.execute("select * from intermediate.int_party_records_unioned").fetchdf()
+
+
+@pytest.fixture(scope="module")
+def sample_records(unioned: pd.DataFrame) -> pd.DataFrame:
     return as_frame(conform_records(unioned))
 
 
-def test_records_assembled_in_chunks_equal_one_chunk(built: Built, sample_records: pd.DataFrame):
+def test_records_assembled_in_chunks_equal_one_chunk(
+    built: Built, unioned: pd.DataFrame, sample_records: pd.DataFrame
+):
     with duckdb.connect(str(built.warehouse), read_only=True) as con:
-        unioned = con.execute("select * from intermediate.int_party_records_unioned").fetchdf()
         stored = con.execute("select * from intermediate.int_party_records_conformed").to_arrow_table()
     chunked = conform_records(unioned, chunk_rows=997)
     assert len(unioned) > 3 * 997

@@ -4,8 +4,10 @@ from datetime import date
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from pipelines.resources import Warehouse
 from pipelines.tables import DuckDBTables, as_frame
 
 VALUES = """
@@ -19,9 +21,11 @@ VALUES = """
 """
 
 
+@pytest.mark.parametrize("large_strings", [False, True])
 @pytest.mark.parametrize("where", ["", "where id = 1", "where id = 2", "where false"])
-def test_as_frame_equals_fetchdf(where: str):
-    con = duckdb.connect()
+def test_as_frame_equals_fetchdf(where: str, large_strings: bool):
+    # The warehouse's connections hand text over as large strings (`Warehouse.connect`); DuckDB's default too
+    con = duckdb.connect(config={"arrow_large_buffer_size": large_strings})
     con.execute("set timezone = 'Asia/Shanghai'")
     sql = f"select * from ({VALUES}) {where}"
     expected = con.execute(sql).fetchdf()
@@ -61,3 +65,8 @@ def test_read_only_some_columns_in_their_order():
     expected = con.execute("select name, id from s.t where day = date '2024-02-29'").fetchdf()
     pd.testing.assert_frame_equal(frame, expected)
     assert list(tables.read("s", "t", columns=["small"]).columns) == ["small"]
+
+
+def test_warehouse_connections_hand_text_over_as_large_strings(tmp_path):
+    with Warehouse(path=str(tmp_path / "w.duckdb")).connect() as con:
+        assert con.sql("select 'a' as s").to_arrow_table().schema.field("s").type == pa.large_string()
