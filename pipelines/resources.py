@@ -31,13 +31,16 @@ def available_cpus() -> int:
 def default_memory_limit() -> str:
     """`CRM_DUCKDB_MEMORY_LIMIT`, else a fifth of the machine's physical memory, in DuckDB's notation."""
     configured = os.environ.get("CRM_DUCKDB_MEMORY_LIMIT", "").strip()
-    if configured:
-        return configured
+    return configured or machine_share(DEFAULT_MEMORY_SHARE)
+
+
+def machine_share(share: float) -> str:
+    """This share of the machine's physical memory in DuckDB's notation (at least 256 MB); "" if unknown."""
     try:
         physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return ""
-    return f"{max(int(physical * DEFAULT_MEMORY_SHARE / 2**20), 256)}MB"
+    return f"{max(int(physical * share / 2**20), 256)}MB"
 
 
 class Warehouse(dg.ConfigurableResource):

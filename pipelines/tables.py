@@ -9,7 +9,7 @@ decimals as floats) and take the same frame back. Both also take an Arrow table,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ class Tables(Protocol):
         table: str,
         where: Mapping[str, Any] | None = None,
         columns: Sequence[str] | None = None,
+        categorical: Collection[str] = (),
     ) -> pd.DataFrame: ...
 
     def exists(self, schema: str, table: str) -> bool: ...
@@ -44,6 +45,11 @@ _NULLABLE = {
     pa.int64(): pd.Int64Dtype(),
     pa.bool_(): pd.BooleanDtype(),
 }
+
+
+_TEXT = (pa.string(), pa.large_string())
+# The type of a categorical column read from no rows at all.
+_CODED = pa.dictionary(pa.int32(), pa.large_string())
 
 
 def as_frame(table: pa.Table) -> pd.DataFrame:
@@ -67,6 +73,11 @@ def as_frame(table: pa.Table) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
+def plain_text(column: pd.Series) -> pd.Series:
+    """A text column as text, whether it was read as categorical or not."""
+    return column.astype("str") if isinstance(column.dtype, pd.CategoricalDtype) else column
+
+
 class DuckDBTables:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
@@ -77,13 +88,39 @@ class DuckDBTables:
         table: str,
         where: Mapping[str, Any] | None = None,
         columns: Sequence[str] | None = None,
+        categorical: Collection[str] = (),
     ) -> pd.DataFrame:
-        """The table, or only its rows whose columns equal `where`'s values and only `columns` (in DuckDB)."""
+        """The table, or only its rows whose columns equal `where`'s values and only `columns` (in DuckDB),
+        with the `categorical` text columns as pandas categoricals.
+
+        DuckDB hands a result over in batches whose columns are freed together, so the categorical
+        columns are read by a query of their own and coded batch by batch: their text is then freed as
+        it is coded, not held for as long as the other columns (at 1M customers, 0.6 GB of the matching
+        step's records). Both queries scan the table in its stored order (DuckDB keeps insertion order)."""
         filters = dict(where or {})
         condition = " and ".join(f"{column} = ?" for column in filters)
-        selected = ", ".join(f'"{column}"' for column in columns) if columns else "*"
-        sql = f"select {selected} from {schema}.{table}" + (f" where {condition}" if filters else "")
-        return as_frame(self.con.sql(sql, params=list(filters.values())).to_arrow_table())
+        source = f"from {schema}.{table}" + (f" where {condition}" if filters else "")
+
+        def query(selected: Sequence[str] | None) -> duckdb.DuckDBPyRelation:
+            listed = ", ".join(f'"{column}"' for column in selected) if selected else "*"
+            return self.con.sql(f"select {listed} {source}", params=list(filters.values()))
+
+        if not categorical:
+            return as_frame(query(columns).to_arrow_table())
+        stored = self.con.sql(f"select * from {schema}.{table} limit 0")
+        names = list(columns or stored.columns)
+        text = {name for name, kind in zip(stored.columns, stored.dtypes, strict=True) if kind == "VARCHAR"}
+        coded = [name for name in names if name in categorical and name in text]
+        parts: dict[str, list[pa.Array]] = {name: [] for name in coded}
+        for batch in query(coded).to_arrow_reader():
+            for name in coded:
+                parts[name].append(batch.column(name).dictionary_encode())
+        kept = [name for name in names if name not in coded]
+        frame = as_frame(query(kept).to_arrow_table()) if kept else pd.DataFrame()
+        for name in coded:
+            chunks = parts.pop(name)
+            frame[name] = pa.chunked_array(chunks, type=chunks[0].type if chunks else _CODED).to_pandas()
+        return frame[names]
 
     def exists(self, schema: str, table: str) -> bool:
         found = self.con.execute(
@@ -96,7 +133,7 @@ class DuckDBTables:
         self.con.execute(f"create schema if not exists {schema}")
         self.con.register("_frame", frame)
         try:
-            self.con.execute(f"create or replace table {schema}.{table} as select * from _frame")
+            self.con.execute(f"create or replace table {schema}.{table} as {_as_text(frame)}")
         finally:
             self.con.unregister("_frame")
 
@@ -104,16 +141,41 @@ class DuckDBTables:
         self.con.execute(f"create schema if not exists {schema}")
         self.con.register("_frame", frame)
         try:
-            self.con.execute(f"create table if not exists {schema}.{table} as select * from _frame limit 0")
-            self.con.execute(f"insert into {schema}.{table} by name select * from _frame")
+            self.con.execute(f"create table if not exists {schema}.{table} as {_as_text(frame)} limit 0")
+            self.con.execute(f"insert into {schema}.{table} by name {_as_text(frame)}")
         finally:
             self.con.unregister("_frame")
 
 
+def _coded_text(frame: pd.DataFrame | pa.Table) -> list[str]:
+    """The frame's categorical text columns (Arrow: dictionary-encoded text)."""
+    if isinstance(frame, pa.Table):
+        return [f.name for f in frame.schema if pa.types.is_dictionary(f.type) and f.type.value_type in _TEXT]
+    return [
+        column
+        for column, kind in frame.dtypes.items()
+        if isinstance(kind, pd.CategoricalDtype) and pd.api.types.is_string_dtype(kind.categories)
+    ]
+
+
+def _as_text(frame: pd.DataFrame | pa.Table) -> str:
+    """`select * from _frame`, the categorical columns cast to text in DuckDB as it reads them: stored as
+    text like any other, not as DuckDB enums, and without decoding them in Python first."""
+    coded = _coded_text(frame)
+    if not coded:
+        return "select * from _frame"
+    casts = ", ".join(f'cast("{column}" as varchar) as "{column}"' for column in coded)
+    return f"select * replace ({casts}) from _frame"
+
+
 def _as_arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
-    """The frame typed as DuckDB types it (so both engines store the same column types); columns of nulls
-    only, which Parquet cannot store, as text."""
-    table = frame if isinstance(frame, pa.Table) else duckdb.from_df(frame).to_arrow_table()
+    """The frame typed as DuckDB types it (so both engines store the same column types), categorical text
+    as text; columns of nulls only, which Parquet cannot store, as text."""
+    if isinstance(frame, pa.Table) and not _coded_text(frame):
+        table = frame
+    else:
+        relation = duckdb.from_arrow(frame) if isinstance(frame, pa.Table) else duckdb.from_df(frame)
+        table = relation.query("_frame", _as_text(frame)).to_arrow_table()
     for index, field in enumerate(table.schema):
         if pa.types.is_null(field.type):
             table = table.set_column(index, field.name, table.column(index).cast(pa.string()))
@@ -130,9 +192,10 @@ class SparkTables:
         table: str,
         where: Mapping[str, Any] | None = None,
         columns: Sequence[str] | None = None,
+        categorical: Collection[str] = (),
     ) -> pd.DataFrame:
         """The table, or only its rows whose columns equal `where`'s values (filtered in pandas) and only
-        `columns`."""
+        `columns`, with the `categorical` text columns as pandas categoricals."""
         source = self.spark.table(f"{schema}.{table}")
         arrow = (
             source.select(*columns, *[c for c in (where or {}) if c not in columns]) if columns else source
@@ -141,7 +204,9 @@ class SparkTables:
         for column, value in (where or {}).items():
             wanted = pd.Timestamp(value) if isinstance(value, date) else value
             frame = frame[frame[column] == wanted]
-        return (frame[list(columns)] if columns else frame).reset_index(drop=True)
+        frame = (frame[list(columns)] if columns else frame).reset_index(drop=True)
+        text = [c for c in categorical if c in frame.columns and pd.api.types.is_string_dtype(frame[c])]
+        return frame.astype(dict.fromkeys(text, "category"))
 
     def exists(self, schema: str, table: str) -> bool:
         return bool(self.spark.catalog.tableExists(f"{schema}.{table}"))

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from pipelines.resources import Warehouse
-from pipelines.tables import DuckDBTables, as_frame
+from pipelines.tables import DuckDBTables, as_frame, plain_text
 
 VALUES = """
     select * from (values
@@ -65,6 +65,48 @@ def test_read_only_some_columns_in_their_order():
     expected = con.execute("select name, id from s.t where day = date '2024-02-29'").fetchdf()
     pd.testing.assert_frame_equal(frame, expected)
     assert list(tables.read("s", "t", columns=["small"]).columns) == ["small"]
+
+
+def test_read_text_as_categoricals_and_back():
+    con = duckdb.connect(config={"arrow_large_buffer_size": True})
+    tables = DuckDBTables(con)
+    con.execute(f"create schema s; create table s.t as {VALUES}")
+    plain = tables.read("s", "t")
+    coded = tables.read("s", "t", categorical=["name", "nothing", "id"])
+    assert list(coded.columns) == list(plain.columns)
+    assert isinstance(coded["name"].dtype, pd.CategoricalDtype)
+    assert coded["name"].isna().tolist() == [False, False, True]
+    assert isinstance(coded["nothing"].dtype, pd.CategoricalDtype) and coded["nothing"].isna().all()
+    # Only text is coded: the rest comes as it always does.
+    text = ["name", "nothing"]
+    pd.testing.assert_frame_equal(coded.drop(columns=text), plain.drop(columns=text))
+    pd.testing.assert_series_equal(plain_text(coded["name"]), plain["name"])
+    name = plain["name"]
+    assert plain_text(name) is name
+    some = tables.read("s", "t", where={"plain": 200}, columns=["name", "id"], categorical=["name"])
+    assert some["name"].tolist() == ["Wang Xiaoming"] and some["id"].tolist() == [2]
+    none = tables.read("s", "t", where={"id": 4}, columns=["name"], categorical=["name"])
+    assert none.empty and isinstance(none["name"].dtype, pd.CategoricalDtype)
+
+
+def test_categoricals_are_written_as_text():
+    con = duckdb.connect()
+    tables = DuckDBTables(con)
+    frame = pd.DataFrame(
+        {"id": [1, 2, 3], "kind": pd.Categorical(["a", None, "a"]), "n": pd.Categorical([1, 2, 1])}
+    )
+    tables.replace("s", "t", frame)
+    tables.append("s", "t", frame)
+    tables.append("s", "u", pa.Table.from_pandas(frame, preserve_index=False))
+    for table in ("t", "u"):
+        kinds = con.execute(
+            f"select column_name, data_type from information_schema.columns where table_name = '{table}'"
+        )
+        assert dict(kinds.fetchall())["kind"] == "VARCHAR"
+    assert con.execute("select kind, count(*) from s.t group by all order by all").fetchall() == [
+        ("a", 4),
+        (None, 2),
+    ]
 
 
 def test_warehouse_connections_hand_text_over_as_large_strings(tmp_path):

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.matching.backends import splink_on_spark
-from pipelines.matching.matcher import MATCH_COLUMNS, match
+from pipelines.matching.matcher import MATCH_CATEGORICAL, MATCH_COLUMNS, match
 from pipelines.matching.model import (
     MODEL_TABLE,
     SCORED_PAIRS_TABLE,
@@ -161,6 +161,7 @@ def int_party_records_clustered(
                     "int_party_records_conformed",
                     where={"identifies_customer": True},
                     columns=MATCH_COLUMNS,
+                    categorical=MATCH_CATEGORICAL,
                 ),
                 previous,
                 must,

@@ -23,7 +23,7 @@ def new_id(anchor: str, taken: set[str]) -> str:
 
 def assign_ids(
     record_keys: pd.Series, labels: np.ndarray, previous: pd.DataFrame | None
-) -> tuple[np.ndarray, pd.DataFrame]:
+) -> tuple[pd.Categorical, pd.DataFrame]:
     """customer_id per record, and the id events (created, merged_into, split_from, retired).
 
     `previous` holds the last run's `record_key, customer_id`. Each new cluster inherits the previous id
@@ -68,4 +68,6 @@ def assign_ids(
     )
     events += [(customer_id, "retired", None, 0) for customer_id in retired]
     frame = pd.DataFrame(events, columns=["customer_id", "event", "related_customer_id", "n_records"])
-    return current["label"].map(ids).to_numpy(), frame
+    # Each record's id, coded: one copy of each id rather than one per record (8.9M records, 1.1M ids).
+    label_values, codes = np.unique(labels, return_inverse=True)
+    return pd.Categorical.from_codes(codes, [ids[label] for label in label_values]), frame

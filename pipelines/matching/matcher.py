@@ -3,6 +3,7 @@ constraints, with lifelong ids."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from pipelines.matching.probabilistic import (
     train,
     weight_to_probability,
 )
+from pipelines.tables import plain_text
 
 # Probabilistic merges may not grow a cluster past this many records (giant-cluster guard).
 MAX_PROBABILISTIC_CLUSTER = 200
@@ -55,6 +57,9 @@ MATCH_COLUMNS = (
     "plate",
     "city",
 )
+# Those of them with a few hundred values at most, read as categoricals (`Tables.read`): at 1M customers
+# they take 0.1 GB instead of 0.8 GB of the 8.9M records' memory. `match` takes them either way.
+MATCH_CATEGORICAL = ("source_system", "party_type", "surname", "surname_key", "sex", "id_kind", "city")
 
 
 @dataclass(frozen=True)
@@ -69,14 +74,14 @@ class MatchResult:
 
 
 def record_keys(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
-    return frame[f"{prefix}source_system"] + ":" + frame[f"{prefix}source_record_id"]
+    return plain_text(frame[f"{prefix}source_system"]) + ":" + frame[f"{prefix}source_record_id"]
 
 
 def in_key_order(frame: pd.DataFrame) -> bool:
     """Whether `frame`'s rows are in (source_system, source_record_id) order, as the warehouse stores them."""
     if len(frame) < 2:
         return True
-    system = pa.array(frame["source_system"])
+    system = pa.array(plain_text(frame["source_system"]))
     record = pa.array(frame["source_record_id"])
     same_system = pc.equal(system[:-1], system[1:])
     ordered = pc.or_(
@@ -123,7 +128,7 @@ def match(
     identifying = conformed["identifies_customer"]
     records = conformed if identifying.all() else conformed[identifying]
     if not in_key_order(records):
-        records = records.sort_values(["source_system", "source_record_id"])
+        records = records.sort_values(["source_system", "source_record_id"], key=plain_text)
     records = records.reset_index(drop=True)
     n = len(records)
     keys = record_keys(records)
@@ -177,7 +182,7 @@ def match(
     )
     labels, merge_stats = cluster(n, exact, probabilistic, person_ids, cannot, MAX_PROBABILISTIC_CLUSTER)
 
-    reason, probability = _link_reasons(n, labels, pd.concat([exact, probabilistic], ignore_index=True))
+    reason, probability = _link_reasons(n, labels, [exact, probabilistic])
     exact_count = len(exact)
     del exact
     customer_ids, id_events = assign_ids(keys, labels, previous)
@@ -283,23 +288,41 @@ def _crossing(pairs: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
     return pairs[labels[pairs["unique_id_l"].to_numpy()] != labels[pairs["unique_id_r"].to_numpy()]]
 
 
-def _link_reasons(n: int, labels: np.ndarray, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Per record, the strongest accepted edge that touches it: why it is in its cluster, and how surely."""
-    left, right = edges["left"].to_numpy(), edges["right"].to_numpy()
-    kept = labels[left] == labels[right]
-    codes, names = pd.factorize(edges["reason"][kept])
-    rank = np.tile(pd.Series(names).map(STRENGTH).fillna(0.0).to_numpy()[codes], 2)
-    p = np.tile(edges["probability"].to_numpy()[kept], 2)
-    pos = np.concatenate([left[kept], right[kept]])
-    # Each record's ends ordered by strength, then probability, both descending: its first end is the best.
-    order = np.lexsort((-p, -rank, pos))
-    ordered = pos[order]
-    first = order[np.r_[True, ordered[1:] != ordered[:-1]]] if len(order) else order
+def _link_reasons(n: int, labels: np.ndarray, edges: Sequence[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray]:
+    """Per record, the strongest accepted edge that touches it: why it is in its cluster, and how surely.
+
+    Ties in strength and probability go to the first such edge, counting every edge's left end before any
+    right end (the order of `edges` concatenated). The ends are ranked one side at a time, so at most one
+    copy of the accepted edges is held (1M customers: 12M edges)."""
+    names = pd.unique(pd.concat([pd.Series(frame["reason"].unique(), dtype=object) for frame in edges]))
+    left, right, p, code = [], [], [], []
+    for frame in edges:
+        ends_l, ends_r = frame["left"].to_numpy(), frame["right"].to_numpy()
+        kept = labels[ends_l] == labels[ends_r]
+        left.append(ends_l[kept])
+        right.append(ends_r[kept])
+        p.append(frame["probability"].to_numpy()[kept])
+        codes, reasons = pd.factorize(frame["reason"])
+        code.append(pd.Index(names).get_indexer(reasons).astype(np.int16)[codes[kept]])
+    edge_p, edge_code = np.concatenate(p), np.concatenate(code)
+    edge_rank = pd.Series(names).map(STRENGTH).fillna(0.0).to_numpy()[edge_code]
+    best_rank, best_p = np.full(n, -np.inf), np.full(n, -np.inf)
+    best_code = np.full(n, -1, dtype=np.int16)
+    for ends in (np.concatenate(left), np.concatenate(right)):
+        # Each record's ends of this side ordered by strength, then probability, both descending.
+        order = np.lexsort((-edge_p, -edge_rank, ends))
+        ordered = ends[order]
+        first = order[np.r_[True, ordered[1:] != ordered[:-1]]] if len(order) else order
+        at = ends[first]
+        better = (edge_rank[first] > best_rank[at]) | (
+            (edge_rank[first] == best_rank[at]) & (edge_p[first] > best_p[at])
+        )
+        first, at = first[better], at[better]
+        best_rank[at], best_p[at], best_code[at] = edge_rank[first], edge_p[first], edge_code[first]
+    linked = best_code >= 0
     reason = np.full(n, "singleton", dtype=object)
-    reason[pos[first]] = np.asarray(names, dtype=object)[np.tile(codes, 2)[first]]
-    probability = np.ones(n)
-    probability[pos[first]] = p[first]
-    return reason, probability.round(6)
+    reason[linked] = np.asarray(names, dtype=object)[best_code[linked]]
+    return reason, np.where(linked, best_p, 1.0).round(6)
 
 
 def _review_pairs(
@@ -315,9 +338,9 @@ def _review_pairs(
     right = records.loc[grey["unique_id_r"], ["source_system", "source_record_id"]].reset_index(drop=True)
     return pd.DataFrame(
         {
-            "a_source_system": left["source_system"],
+            "a_source_system": plain_text(left["source_system"]),
             "a_source_record_id": left["source_record_id"],
-            "b_source_system": right["source_system"],
+            "b_source_system": plain_text(right["source_system"]),
             "b_source_record_id": right["source_record_id"],
             "match_probability": grey["match_probability"].to_numpy(),
             "match_weight": grey["match_weight"].to_numpy(),

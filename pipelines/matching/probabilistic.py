@@ -22,6 +22,7 @@ from splink import Linker, SettingsCreator, block_on
 from splink.internals.database_api import DatabaseAPISubClass
 
 from pipelines.matching.backends import Closable, splink_db_api
+from pipelines.tables import plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -130,15 +131,15 @@ def splink_input(records: pd.DataFrame, common_names: set[str] | None = None) ->
             "name": records["name"].where(records["is_full_name"]),
             "name_key": records["name_key"],
             "name_key_unordered": records["name_key_unordered"],
-            "surname_key": records["surname_key"],
+            "surname_key": plain_text(records["surname_key"]),
             "is_full_name": records["is_full_name"],
             "mobile": records["mobile"],
             "id_number": records["id_number"].where(
                 records["id_is_valid"] & records["id_kind"].eq("resident_id")
             ),
             "email": records["email"],
-            "city": records["city"],
-            "sex": records["sex"],
+            "city": plain_text(records["city"]),
+            "sex": plain_text(records["sex"]),
             "rare_name": records["name_key"].where(rare),
         }
     )
