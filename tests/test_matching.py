@@ -12,6 +12,7 @@ from pipelines.matching.identity import assign_ids
 from pipelines.matching.matcher import (
     MATCH_CATEGORICAL,
     MATCH_COLUMNS,
+    _link_reasons,
     in_key_order,
     match,
     record_keys,
@@ -107,6 +108,28 @@ def test_resold_car_and_fleet_driver_go_to_the_owner_of_the_day():
     assert (2, 3) in linked and (0, 2) not in linked and (0, 3) not in linked
     # a call after the resale without a plate falls in the period in force on its date
     assert (2, 4) in linked
+
+
+def test_link_reason_is_the_strongest_accepted_edge_first_end_first():
+    labels = np.array([0, 0, 0, 0, 1])
+    exact_edges_ = pd.concat(
+        [
+            edges_frame([0], [1], "mobile_name", 0.99, 70.0),
+            edges_frame([2], [1], "email", 0.97, 50.0),
+            edges_frame([1], [3], "id", 0.999, 90.0),
+            edges_frame([0], [4], "id", 0.999, 90.0),  # across clusters: not accepted
+        ],
+        ignore_index=True,
+    )
+    probabilistic = edges_frame([3, 2], [2, 0], "probabilistic", [0.93, 0.93], 5.0)
+    reason, probability = _link_reasons(5, labels, [exact_edges_, probabilistic])
+    # 1 and 3 by their id; 0 by its mobile and name, not the rejected id; 2 by the e-mail, which outranks
+    # Splink; 4 alone.
+    assert list(reason) == ["mobile_name", "id", "email", "id", "singleton"]
+    assert list(probability) == [0.99, 0.999, 0.97, 0.999, 1.0]
+    # Between equal edges, the first left end wins over a later one and over any right end.
+    tied = edges_frame([1, 0], [0, 1], "probabilistic", [0.9, 0.9], 5.0).assign(reason=["a", "b"])
+    assert list(_link_reasons(2, np.zeros(2, dtype=int), [tied])[0]) == ["b", "a"]
 
 
 def test_threshold_is_chosen_between_the_modes():
