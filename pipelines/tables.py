@@ -111,6 +111,8 @@ class DuckDBTables:
         names = list(columns or stored.columns)
         text = {name for name, kind in zip(stored.columns, stored.dtypes, strict=True) if kind == "VARCHAR"}
         coded = [name for name in names if name in categorical and name in text]
+        if not coded:
+            return as_frame(query(names).to_arrow_table())
         parts: dict[str, list[pa.Array]] = {name: [] for name in coded}
         for batch in query(coded).to_arrow_reader():
             for name in coded:
@@ -140,9 +142,10 @@ class DuckDBTables:
     def append(self, schema: str, table: str, frame: pd.DataFrame | pa.Table) -> None:
         self.con.execute(f"create schema if not exists {schema}")
         self.con.register("_frame", frame)
+        selected = _as_text(frame)
         try:
-            self.con.execute(f"create table if not exists {schema}.{table} as {_as_text(frame)} limit 0")
-            self.con.execute(f"insert into {schema}.{table} by name {_as_text(frame)}")
+            self.con.execute(f"create table if not exists {schema}.{table} as {selected} limit 0")
+            self.con.execute(f"insert into {schema}.{table} by name {selected}")
         finally:
             self.con.unregister("_frame")
 

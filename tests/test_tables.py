@@ -85,6 +85,10 @@ def test_read_text_as_categoricals_and_back():
     assert plain_text(name) is name
     some = tables.read("s", "t", where={"plain": 200}, columns=["name", "id"], categorical=["name"])
     assert some["name"].tolist() == ["Wang Xiaoming"] and some["id"].tolist() == [2]
+    # Asked to code no text column, it reads as without `categorical`.
+    pd.testing.assert_frame_equal(
+        tables.read("s", "t", columns=["id", "ratio"], categorical=["id"]), plain[["id", "ratio"]]
+    )
     none = tables.read("s", "t", where={"id": 4}, columns=["name"], categorical=["name"])
     assert none.empty and isinstance(none["name"].dtype, pd.CategoricalDtype)
 

@@ -295,7 +295,9 @@ def _link_reasons(n: int, labels: np.ndarray, edges: Sequence[pd.DataFrame]) -> 
     Ties in strength and probability go to the first such edge, counting every edge's left end before any
     right end (the order of `edges` concatenated). The ends are ranked one side at a time, so at most one
     copy of the accepted edges is held (1M customers: 12M edges)."""
-    names = pd.unique(pd.concat([pd.Series(frame["reason"].unique(), dtype=object) for frame in edges]))
+    names = pd.Index(
+        pd.unique(pd.concat([pd.Series(frame["reason"].unique(), dtype=object) for frame in edges]))
+    )
     left, right, p, code = [], [], [], []
     for frame in edges:
         ends_l, ends_r = frame["left"].to_numpy(), frame["right"].to_numpy()
@@ -304,9 +306,9 @@ def _link_reasons(n: int, labels: np.ndarray, edges: Sequence[pd.DataFrame]) -> 
         right.append(ends_r[kept])
         p.append(frame["probability"].to_numpy()[kept])
         codes, reasons = pd.factorize(frame["reason"])
-        code.append(pd.Index(names).get_indexer(reasons).astype(np.int16)[codes[kept]])
+        code.append(names.get_indexer(reasons).astype(np.int16)[codes[kept]])
     edge_p, edge_code = np.concatenate(p), np.concatenate(code)
-    edge_rank = pd.Series(names).map(STRENGTH).fillna(0.0).to_numpy()[edge_code]
+    edge_rank = names.map(STRENGTH).fillna(0.0).to_numpy()[edge_code]
     best_rank, best_p = np.full(n, -np.inf), np.full(n, -np.inf)
     best_code = np.full(n, -1, dtype=np.int16)
     for ends in (np.concatenate(left), np.concatenate(right)):
