@@ -49,8 +49,10 @@ STAGE_NOTES = {
     "conform": "intermediate/int_party_records_conformed",
     "match": "intermediate/int_party_records_clustered less its clustering calls",
     "cluster": "constrained clustering, link reasons and lifelong ids inside the matching asset",
-    "marts": "marts, analysts' views and the published copy (dbt tests included)",
-    "mining": "mining group: events, features, CLV, clusters, segments; the dealer network (same dbt step)",
+    "marts": "one dbt step (dbt_marts, with its dbt tests): marts, analysts' views, mining inputs (events, "
+    "features, next service due), the dealer network; then the published copy",
+    "mining": "the Python mining assets (CLV, clusters) and the dbt step of the tables that read them "
+    "(segments, campaigns)",
     "quality": "Great Expectations checks and the run summary",
     "orchestration": "Dagster between steps: job start, resources, events",
 }
@@ -73,6 +75,8 @@ def stage_of(step_key: str, step: dict[str, Any]) -> str:
         return "extract"
     if groups & {"staging", "intermediate"} or step_key == "dbt_conform_inputs":
         return "staging"
+    if step_key == "dbt_marts":
+        return "marts"
     if groups & {"mining"}:
         return "mining"
     if groups & {"quality"}:

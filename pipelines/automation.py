@@ -41,6 +41,8 @@ DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
 # `make run` and tests execute in-process and fail fast; the retry policy is for runs nobody watches.
 PARTIAL_PARSE = "partial_parse.msgpack"
 NO_RETRIES_RUN_CONFIG: Mapping[str, Any] = {"execution": {"config": {"retries": {"disabled": {}}}}}
+# dbt's unit tests read fixtures, not the warehouse: they run in CI (tests/test_pipeline.py), not nightly.
+BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 
 
 def automate(spec: dg.AssetSpec) -> dg.AssetSpec:
@@ -83,7 +85,8 @@ class RebuildAwareDbt(DbtCliResource):
         return super().cli(args, context=context, **kwargs)
 
     def build(self, context: dg.AssetExecutionContext) -> Iterator[Any]:
-        """`dbt build` of the asset's selection, starting from the last parse made under the same settings.
+        """`dbt build` of the asset's selection without unit tests, starting from the last parse made under
+        the same settings.
 
         dbt reuses `partial_parse.msgpack` only when the profile it was parsed under is unchanged, and the
         profile holds the warehouse path, so the project's own `target/partial_parse.msgpack` (parsed at
@@ -97,7 +100,7 @@ class RebuildAwareDbt(DbtCliResource):
         if kept.is_file():
             target_path.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(kept, target_path / PARTIAL_PARSE)
-        invocation = self.cli(["build"], context=context, target_path=target_path)
+        invocation = self.cli(list(BUILD_ARGS), context=context, target_path=target_path)
         yield from invocation.stream()
         parsed = invocation.target_path / PARTIAL_PARSE
         if parsed.is_file():

@@ -9,7 +9,6 @@ import dagster as dg
 from pipelines.assets.dbt import (
     dbt_conform_inputs,
     dbt_marts,
-    dbt_mining_inputs,
     dbt_mining_segments,
     dbt_project,
 )
@@ -62,7 +61,6 @@ def build_definitions() -> dg.Definitions:
                 dbt_conform_inputs,
                 *matching_assets,
                 dbt_marts,
-                dbt_mining_inputs,
                 *mining_assets,
                 dbt_mining_segments,
             ),

@@ -1,10 +1,11 @@
 """The dbt project as Dagster assets: models keyed by schema and grouped by folder, tests as asset checks.
 
-Four selections, each one `dbt build`, because Python assets sit between them: staging and intermediate
-before matching; marts and the analysts' masked views after it; then the mining inputs with the dealer
-network's tables (both read the marts and nothing Python writes), and the mining tables that read the
-Python mining outputs (CLV, clusters). Every `dbt build` costs a few seconds of start-up, so a selection
-holds everything that can run at that point of the graph.
+Three selections, each one `dbt build`, because Python assets sit between them: staging and intermediate
+before matching; after it, the marts, the analysts' masked views, the mining inputs and the dealer
+network's tables (all read the marts and nothing Python writes), so dbt's threads schedule them together;
+then the mining tables that read the Python mining outputs (CLV, clusters). Every `dbt build` costs about
+4 s of start-up (importing dbt and loading the parse), so a selection holds everything that can run at
+that point of the graph.
 """
 
 from collections.abc import Mapping
@@ -77,8 +78,7 @@ def _dbt_selection(name: str, select: str, exclude: str | None = None) -> dg.Ass
 
 
 dbt_conform_inputs = _dbt_selection("dbt_conform_inputs", "staging intermediate resource_type:seed")
-dbt_marts = _dbt_selection("dbt_marts", "marts privacy")
-dbt_mining_inputs = _dbt_selection(
-    "dbt_mining_inputs", "mining dealer_network", exclude="source:mining_python+"
+dbt_marts = _dbt_selection(
+    "dbt_marts", "marts privacy mining dealer_network", exclude="source:mining_python+"
 )
 dbt_mining_segments = _dbt_selection("dbt_mining_segments", "source:mining_python+")
