@@ -3,14 +3,11 @@
     the window after it and stay null until that window lies wholly before the mining as-of date. A service
     visit is a repair order other than a recall (recalls are the maker's call, not the customer's).
 
-    The month-start snapshots fold monthly totals into running totals over each customer's months with
-    events; a narrow dense timeline (customers x months) finds, for each snapshot, the last month with events
-    that each window ends in, and a window's sum is the difference of two running totals. So the cost grows
-    with customers x months rather than events x snapshots, and only six frames, over one column each, run
-    over the dense timeline (the twenty-five wide ones they replace took a third longer at 100k customers).
-    The timeline ends at the as-of date: a label whose window reaches past it is null anyway (its running
-    total then is the last one). The as-of date, when it is not the first of a month, is computed from the
-    events before it. -#}
+    The month-start snapshots are computed on a dense timeline of monthly totals per customer with row
+    frames (features: the months before; labels: the months from the snapshot on), so the cost grows with
+    customers x months rather than events x snapshots. The timeline ends at the as-of date: a label whose
+    window reaches past it is null anyway. The as-of date, when it is not the first of a month, is computed
+    from the events before it. -#}
 with events as (
     select
         *,
@@ -90,10 +87,10 @@ vehicle_acquisitions as (
     group by customer_id, coalesce(vin, source_record_id)
 ),
 
-{#- Month-start snapshots: monthly totals per customer, folded into running totals over the months with
-    events; a dense timeline (one row per month from the first event's to the as-of month) names for each
-    snapshot the months whose running totals its windows need. Customers are numbered so that the windows
-    partition on an integer. -#}
+{#- Month-start snapshots: every customer gets a dense timeline, one row per month from the month of the first
+    event to the as-of month, carrying that month's totals (null in a month without events); a snapshot row
+    folds the rows before it (features) or from it on (labels) with row frames. Customers are numbered so
+    that the window partitions on an integer. -#}
 customer_keys as (
     select customer_id, row_number() over (order by customer_id) as customer_key
     from (select distinct customer_id from events) as customers
@@ -147,44 +144,6 @@ customer_first_months as (
     group by customer_key
 ),
 
-{#- Running totals per customer over the months with events only: each row holds everything up to and
-    including its month. -#}
-running as (
-    select
-        event_months.customer_key,
-        event_months.month_number,
-        min(event_months.first_event_date) over upto as first_event_date,
-        max(event_months.last_event_date) over upto as last_event_date,
-        sum(event_months.n_events) over upto as n_events,
-        sum(event_months.purchase_amount) over upto as purchase_amount,
-        max(event_months.last_purchase_date) over upto as last_purchase_date,
-        sum(event_months.n_service_visits) over upto as n_service_visits,
-        sum(event_months.n_authorized_visits) over upto as n_authorized_visits,
-        sum(event_months.n_independent_visits) over upto as n_independent_visits,
-        sum(event_months.service_spend) over upto as service_spend,
-        sum(event_months.authorized_service_spend) over upto as authorized_service_spend,
-        min(event_months.first_service_date) over upto as first_service_date,
-        max(event_months.last_service_date) over upto as last_service_date,
-        max(event_months.last_authorized_service_date) over upto as last_authorized_service_date,
-        max(event_months.last_independent_service_date) over upto as last_independent_service_date,
-        sum(event_months.n_calls) over upto as n_calls,
-        sum(event_months.n_complaints) over upto as n_complaints,
-        sum(event_months.n_purchase_signals) over upto as n_purchase_signals,
-        max(event_months.last_purchase_signal_date) over upto as last_purchase_signal_date,
-        max(event_months.last_high_intent_date) over upto as last_high_intent_date,
-        sum(coalesce(acquisition_months.n_acquired, 0)) over upto as n_acquired
-    from event_months
-    left join acquisition_months
-        on event_months.customer_key = acquisition_months.customer_key
-        and event_months.month_number = acquisition_months.month_number
-    window upto as (
-        partition by event_months.customer_key order by event_months.month_number
-        rows between unbounded preceding and current row
-    )
-),
-
-{#- The dense timeline: one narrow row per customer and month, naming the last month with events that each
-    window ends in (before the month; 12 and 24 months before it; 11 and 23 months after it). -#}
 timeline as (
     select
         customer_first_months.customer_key,
@@ -192,106 +151,95 @@ timeline as (
         months.month_start,
         {# A customer's snapshots start in the month after the first event. #}
         months.month_number > customer_first_months.first_month_number as is_snapshot_month,
-        event_months.month_number as event_month_number,
-        event_months.first_service_date
+        event_months.first_event_date,
+        event_months.last_event_date,
+        event_months.n_events,
+        event_months.purchase_amount,
+        event_months.last_purchase_date,
+        event_months.n_service_visits,
+        event_months.n_authorized_visits,
+        event_months.n_independent_visits,
+        event_months.service_spend,
+        event_months.authorized_service_spend,
+        event_months.first_service_date,
+        event_months.last_service_date,
+        event_months.last_authorized_service_date,
+        event_months.last_independent_service_date,
+        event_months.n_calls,
+        event_months.n_complaints,
+        event_months.n_purchase_signals,
+        event_months.last_purchase_signal_date,
+        event_months.last_high_intent_date,
+        acquisition_months.n_acquired
     from customer_first_months
     inner join months on months.month_number >= customer_first_months.first_month_number
     left join event_months
         on customer_first_months.customer_key = event_months.customer_key
         and months.month_number = event_months.month_number
+    left join acquisition_months
+        on customer_first_months.customer_key = acquisition_months.customer_key
+        and months.month_number = acquisition_months.month_number
 ),
 
-window_ends as (
+folded as (
     select
         customer_key,
-        month_start,
+        month_start as as_of_date,
         is_snapshot_month,
-        max(event_month_number) over before as before_month,
-        max(event_month_number) over before_12m as before_12m_month,
-        max(event_month_number) over before_24m as before_24m_month,
-        max(event_month_number) over through_next_12m as through_next_12m_month,
-        max(event_month_number) over through_next_24m as through_next_24m_month,
-        min(first_service_date) over next_3m as next_service_date
+        min(first_event_date) over before as first_event_date,
+        max(last_event_date) over before as last_event_date,
+        sum(n_events) over before as n_events,
+        sum(purchase_amount) over before as purchase_amount,
+        max(last_purchase_date) over before as last_purchase_date,
+        sum(n_service_visits) over before as n_service_visits,
+        sum(n_service_visits) over last_12m as n_service_visits_12m,
+        sum(n_authorized_visits) over last_24m as n_authorized_visits_24m,
+        sum(n_independent_visits) over last_24m as n_independent_visits_24m,
+        sum(service_spend) over last_12m as service_spend_12m,
+        sum(service_spend) over last_24m as service_spend_24m,
+        sum(authorized_service_spend) over last_24m as authorized_service_spend_24m,
+        sum(authorized_service_spend) over before as authorized_service_spend,
+        min(first_service_date) over before as first_service_date,
+        max(last_service_date) over before as last_service_date,
+        max(last_authorized_service_date) over before as last_authorized_service_date,
+        max(last_independent_service_date) over before as last_independent_service_date,
+        sum(n_calls) over last_12m as n_calls_12m,
+        sum(n_complaints) over last_12m as n_complaints_12m,
+        sum(n_purchase_signals) over last_12m as n_purchase_signals_12m,
+        max(last_purchase_signal_date) over before as last_purchase_signal_date,
+        max(last_high_intent_date) over before as last_high_intent_date,
+        sum(n_acquired) over before as n_vehicles_bought,
+        min(first_service_date) over next_3m as next_service_date,
+        max(n_independent_visits) over next_12m as independent_visits_next_12m,
+        sum(n_acquired) over next_24m as acquired_next_24m
     from timeline
     window
         before as (
             partition by customer_key order by month_number
             rows between unbounded preceding and 1 preceding
         ),
-        before_12m as (
+        last_12m as (
             partition by customer_key order by month_number
-            rows between unbounded preceding and 13 preceding
+            rows between 12 preceding and 1 preceding
         ),
-        before_24m as (
+        last_24m as (
             partition by customer_key order by month_number
-            rows between unbounded preceding and 25 preceding
-        ),
-        through_next_12m as (
-            partition by customer_key order by month_number
-            rows between unbounded preceding and 11 following
-        ),
-        through_next_24m as (
-            partition by customer_key order by month_number
-            rows between unbounded preceding and 23 following
+            rows between 24 preceding and 1 preceding
         ),
         next_3m as (
             partition by customer_key order by month_number
             rows between current row and 3 following
+        ),
+        next_12m as (
+            partition by customer_key order by month_number
+            rows between current row and 11 following
+        ),
+        next_24m as (
+            partition by customer_key order by month_number
+            rows between current row and 23 following
         )
 ),
 
-{#- A snapshot's features are the running totals before it; a sum over the last 12 or 24 months is the
-    difference of two running totals, and so is a label's count over the months from the snapshot on. -#}
-folded as (
-    select
-        window_ends.customer_key,
-        window_ends.month_start as as_of_date,
-        window_ends.is_snapshot_month,
-        before.first_event_date,
-        before.last_event_date,
-        before.n_events,
-        before.purchase_amount,
-        before.last_purchase_date,
-        before.n_service_visits,
-        before.n_service_visits - coalesce(before_12m.n_service_visits, 0) as n_service_visits_12m,
-        before.n_authorized_visits - coalesce(before_24m.n_authorized_visits, 0) as n_authorized_visits_24m,
-        before.n_independent_visits - coalesce(before_24m.n_independent_visits, 0) as n_independent_visits_24m,
-        before.service_spend - coalesce(before_12m.service_spend, 0) as service_spend_12m,
-        before.service_spend - coalesce(before_24m.service_spend, 0) as service_spend_24m,
-        before.authorized_service_spend - coalesce(before_24m.authorized_service_spend, 0)
-            as authorized_service_spend_24m,
-        before.authorized_service_spend,
-        before.first_service_date,
-        before.last_service_date,
-        before.last_authorized_service_date,
-        before.last_independent_service_date,
-        before.n_calls - coalesce(before_12m.n_calls, 0) as n_calls_12m,
-        before.n_complaints - coalesce(before_12m.n_complaints, 0) as n_complaints_12m,
-        before.n_purchase_signals - coalesce(before_12m.n_purchase_signals, 0) as n_purchase_signals_12m,
-        before.last_purchase_signal_date,
-        before.last_high_intent_date,
-        before.n_acquired as n_vehicles_bought,
-        window_ends.next_service_date,
-        next_12m.n_independent_visits - before.n_independent_visits as independent_visits_next_12m,
-        next_24m.n_acquired - before.n_acquired as acquired_next_24m
-    from window_ends
-    inner join running as before
-        on window_ends.customer_key = before.customer_key
-        and window_ends.before_month = before.month_number
-    left join running as before_12m
-        on window_ends.customer_key = before_12m.customer_key
-        and window_ends.before_12m_month = before_12m.month_number
-    left join running as before_24m
-        on window_ends.customer_key = before_24m.customer_key
-        and window_ends.before_24m_month = before_24m.month_number
-    inner join running as next_12m
-        on window_ends.customer_key = next_12m.customer_key
-        and window_ends.through_next_12m_month = next_12m.month_number
-    inner join running as next_24m
-        on window_ends.customer_key = next_24m.customer_key
-        and window_ends.through_next_24m_month = next_24m.month_number
-    where window_ends.is_snapshot_month
-),
 month_snapshots as (
     select
         as_of_date,
