@@ -2,7 +2,8 @@
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,10 +11,28 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import DBT_PROJECT_DIR, REPO_ROOT, dbt_executable
 
 # The committed sample by default; point CRM_TEST_RAW_DIR at any contract-following folder to test on it.
 SAMPLE_RAW = Path(os.environ.get("CRM_TEST_RAW_DIR") or REPO_ROOT / "data" / "raw")
+
+
+def run_dbt(
+    args: Sequence[str], warehouse: Path, workdir: Path, unset: Sequence[str] = ()
+) -> subprocess.CompletedProcess:
+    """The real dbt project's `dbt <args>` on `warehouse`, its target and logs under `workdir`, without the
+    environment variables `unset`."""
+    env = {**os.environ, "CRM_WAREHOUSE_PATH": str(warehouse)}
+    for name in unset:
+        env.pop(name, None)
+    return subprocess.run(
+        [
+            dbt_executable(), *args,
+            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
+        ],
+        env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,6 @@ on the whole job's build of the sample."""
 
 import importlib.util
 import json
-import os
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
+from pipelines.settings import DBT_PROJECT_DIR
+from tests.conftest import run_dbt
 
 AS_OF = "2026-01-01"
 
@@ -208,17 +207,13 @@ def build_network(workdir: Path) -> Path:
             "insert into marts.customer_xref values (?, ?, ?, null)",
             [row for row in xref if row[2] is not None],
         )
-    env = {**os.environ, "CRM_WAREHOUSE_PATH": str(warehouse)}
-    env.pop("CRM_AS_OF_DATE", None)
-    done = subprocess.run(
+    done = run_dbt(
         [
-            dbt_executable(), "build",
+            "build",
             "--select", "mining_as_of fct_customer_events dealer_network",
             "--vars", json.dumps({"as_of_date": AS_OF}),
-            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs"),
         ],
-        env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
+        warehouse, workdir, unset=["CRM_AS_OF_DATE"],
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
     return warehouse

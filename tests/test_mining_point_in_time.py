@@ -3,8 +3,6 @@ event on or after a snapshot's as_of_date has been changed, moved, deleted or jo
 snapshot (and every earlier one) exactly the same features. Labels, which read the window after, change."""
 
 import json
-import os
-import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
+from tests.conftest import run_dbt
 
 AS_OF = "2026-01-01"
 CUTOFFS = (date(2023, 6, 1), date(2024, 11, 1))
@@ -167,29 +165,11 @@ def build_features(events: pd.DataFrame, workdir: Path) -> pd.DataFrame:
         con.execute("create schema marts")
         con.register("frame", frame)
         con.execute(f"create table marts.fct_customer_events as select {casts} from frame")
-    env = {**os.environ, "CRM_WAREHOUSE_PATH": str(warehouse)}
-    env.pop("CRM_AS_OF_DATE", None)
-    done = subprocess.run(
-        [
-            dbt_executable(),
-            "run",
-            "--select",
-            "mining_as_of customer_features",
-            "--vars",
-            json.dumps({"as_of_date": AS_OF}),
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(workdir / "target"),
-            "--log-path",
-            str(workdir / "logs"),
-        ],
-        env=env,
-        cwd=DBT_PROJECT_DIR,
-        capture_output=True,
-        text=True,
+    done = run_dbt(
+        ["run", "--select", "mining_as_of customer_features", "--vars", json.dumps({"as_of_date": AS_OF})],
+        warehouse,
+        workdir,
+        unset=["CRM_AS_OF_DATE"],
     )
     assert done.returncode == 0, done.stdout[-3000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:

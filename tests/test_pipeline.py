@@ -3,9 +3,7 @@
 import csv
 import io
 import json
-import os
 import shutil
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -14,8 +12,8 @@ import pytest
 
 from pipelines.evaluate import score_warehouse
 from pipelines.extract.landing import discover
-from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
-from tests.conftest import Built, materialize
+from pipelines.settings import DBT_PROJECT_DIR
+from tests.conftest import Built, materialize, run_dbt
 
 RAW_TABLES = (
     "dealers",
@@ -75,15 +73,7 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(built: Built, tmp_path: Path
     assert not any(r["unique_id"].startswith("unit_test.") for results in job_results for r in results)
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copyfile(built.warehouse, warehouse)
-    done = subprocess.run(
-        [
-            dbt_executable(), "test", "--select", "test_type:unit",
-            "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-        ],
-        env={**os.environ, "CRM_WAREHOUSE_PATH": str(warehouse)}, cwd=DBT_PROJECT_DIR,
-        capture_output=True, text=True,
-    )  # fmt: skip
+    done = run_dbt(["test", "--select", "test_type:unit"], warehouse, tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]

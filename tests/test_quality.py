@@ -17,8 +17,8 @@ from pipelines.extract.landing import META_SQL_TYPES
 from pipelines.quality.suites import drift_parameters, load_suite, suite_path, validate
 from pipelines.quality.summary import FeedLine, QualitySummary, check_lines, render_text
 from pipelines.quality.targets import HELPERS, RAW_CHECK_COLUMNS, all_targets
-from pipelines.settings import DBT_PROJECT_DIR, dbt_executable
 from tests.bad_inputs.corpus import build_tree
+from tests.conftest import run_dbt
 
 
 def test_one_suite_per_raw_feed_and_key_mart_each_fitting_its_table():
@@ -243,26 +243,10 @@ def test_reconciles_with_raw_fails_on_every_line_landed_and_staged_a_different_n
         con.executemany("insert into staging.stg_dms__dealers values (?, ?)", landed)
 
     def reconcile() -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [
-                dbt_executable(),
-                "test",
-                "--select",
-                "stg_dms__dealers,test_name:reconciles_with_raw",
-                "--store-failures",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(tmp_path / "target"),
-                "--log-path",
-                str(tmp_path / "logs"),
-            ],
-            env={**os.environ, "CRM_WAREHOUSE_PATH": str(warehouse)},
-            cwd=DBT_PROJECT_DIR,
-            capture_output=True,
-            text=True,
+        return run_dbt(
+            ["test", "--select", "stg_dms__dealers,test_name:reconciles_with_raw", "--store-failures"],
+            warehouse,
+            tmp_path,
         )
 
     balanced = reconcile()
