@@ -3,11 +3,13 @@
     the window after it and stay null until that window lies wholly before the mining as-of date. A service
     visit is a repair order other than a recall (recalls are the maker's call, not the customer's).
 
-    The month-start snapshots are computed on a dense timeline of monthly totals per customer with row
-    frames (features: the months before; labels: the months from the snapshot on), so the cost grows with
-    customers x months rather than events x snapshots. The timeline ends at the as-of date: a label whose
-    window reaches past it is null anyway. The as-of date, when it is not the first of a month, is computed
-    from the events before it. -#}
+    The month-start snapshots are computed from the months with events: running totals over those months
+    (and the first visit or purchase after each), which every snapshot month up to the next month with
+    events takes as they are; the 12- and 24-month windows are differences of those totals a year or two
+    apart. The window functions run over months with events, not over every customer-month, and the cost
+    grows with customers x months only in what is written. The timeline ends at the as-of date: a label
+    whose window reaches past it is null anyway. The as-of date, when it is not the first of a month, is
+    computed from the events before it. -#}
 with events as (
     select
         *,
@@ -87,10 +89,10 @@ vehicle_acquisitions as (
     group by customer_id, coalesce(vin, source_record_id)
 ),
 
-{#- Month-start snapshots: every customer gets a dense timeline, one row per month from the month of the first
-    event to the as-of month, carrying that month's totals (null in a month without events); a snapshot row
-    folds the rows before it (features) or from it on (labels) with row frames. Customers are numbered so
-    that the window partitions on an integer. -#}
+{#- Month-start snapshots. The months with events of a customer carry running totals (everything up to and
+    including that month) and, for the labels, the first visits and purchases in the months after it; each
+    snapshot month takes the row of the last month with events before it, so the window functions run over
+    the months with events only. Customers are numbered so that the windows partition on an integer. -#}
 customer_keys as (
     select customer_id, row_number() over (order by customer_id) as customer_key
     from (select distinct customer_id from events) as customers
@@ -138,114 +140,83 @@ acquisition_months as (
     group by customer_keys.customer_key, vehicle_acquisitions.month_number
 ),
 
-customer_first_months as (
-    select customer_key, min(month_number) as first_month_number
+running as (
+    select
+        event_months.customer_key,
+        event_months.month_number,
+        lead(event_months.month_number) over by_month as next_month_number,
+        min(event_months.first_event_date) over through as first_event_date,
+        max(event_months.last_event_date) over through as last_event_date,
+        sum(event_months.n_events) over through as n_events,
+        sum(event_months.purchase_amount) over through as purchase_amount,
+        max(event_months.last_purchase_date) over through as last_purchase_date,
+        sum(event_months.n_service_visits) over through as n_service_visits,
+        sum(event_months.n_authorized_visits) over through as n_authorized_visits,
+        sum(event_months.n_independent_visits) over through as n_independent_visits,
+        sum(event_months.service_spend) over through as service_spend,
+        sum(event_months.authorized_service_spend) over through as authorized_service_spend,
+        min(event_months.first_service_date) over through as first_service_date,
+        max(event_months.last_service_date) over through as last_service_date,
+        max(event_months.last_authorized_service_date) over through as last_authorized_service_date,
+        max(event_months.last_independent_service_date) over through as last_independent_service_date,
+        sum(event_months.n_calls) over through as n_calls,
+        sum(event_months.n_complaints) over through as n_complaints,
+        sum(event_months.n_purchase_signals) over through as n_purchase_signals,
+        max(event_months.last_purchase_signal_date) over through as last_purchase_signal_date,
+        max(event_months.last_high_intent_date) over through as last_high_intent_date,
+        sum(coalesce(acquisition_months.n_acquired, 0)) over through as n_vehicles_bought,
+        min(event_months.first_service_date) over after as next_service_date,
+        min(case when event_months.n_independent_visits > 0 then event_months.month_number end) over after
+            as next_independent_visit_month,
+        min(case when acquisition_months.n_acquired > 0 then event_months.month_number end) over after
+            as next_acquisition_month
     from event_months
-    group by customer_key
-),
-
-timeline as (
-    select
-        customer_first_months.customer_key,
-        months.month_number,
-        months.month_start,
-        {# A customer's snapshots start in the month after the first event. #}
-        months.month_number > customer_first_months.first_month_number as is_snapshot_month,
-        event_months.first_event_date,
-        event_months.last_event_date,
-        event_months.n_events,
-        event_months.purchase_amount,
-        event_months.last_purchase_date,
-        event_months.n_service_visits,
-        event_months.n_authorized_visits,
-        event_months.n_independent_visits,
-        event_months.service_spend,
-        event_months.authorized_service_spend,
-        event_months.first_service_date,
-        event_months.last_service_date,
-        event_months.last_authorized_service_date,
-        event_months.last_independent_service_date,
-        event_months.n_calls,
-        event_months.n_complaints,
-        event_months.n_purchase_signals,
-        event_months.last_purchase_signal_date,
-        event_months.last_high_intent_date,
-        acquisition_months.n_acquired
-    from customer_first_months
-    inner join months on months.month_number >= customer_first_months.first_month_number
-    left join event_months
-        on customer_first_months.customer_key = event_months.customer_key
-        and months.month_number = event_months.month_number
     left join acquisition_months
-        on customer_first_months.customer_key = acquisition_months.customer_key
-        and months.month_number = acquisition_months.month_number
-),
-
-folded as (
-    select
-        customer_key,
-        month_start as as_of_date,
-        is_snapshot_month,
-        min(first_event_date) over before as first_event_date,
-        max(last_event_date) over before as last_event_date,
-        sum(n_events) over before as n_events,
-        sum(purchase_amount) over before as purchase_amount,
-        max(last_purchase_date) over before as last_purchase_date,
-        sum(n_service_visits) over before as n_service_visits,
-        sum(n_service_visits) over last_12m as n_service_visits_12m,
-        sum(n_authorized_visits) over last_24m as n_authorized_visits_24m,
-        sum(n_independent_visits) over last_24m as n_independent_visits_24m,
-        sum(service_spend) over last_12m as service_spend_12m,
-        sum(service_spend) over last_24m as service_spend_24m,
-        sum(authorized_service_spend) over last_24m as authorized_service_spend_24m,
-        sum(authorized_service_spend) over before as authorized_service_spend,
-        min(first_service_date) over before as first_service_date,
-        max(last_service_date) over before as last_service_date,
-        max(last_authorized_service_date) over before as last_authorized_service_date,
-        max(last_independent_service_date) over before as last_independent_service_date,
-        sum(n_calls) over last_12m as n_calls_12m,
-        sum(n_complaints) over last_12m as n_complaints_12m,
-        sum(n_purchase_signals) over last_12m as n_purchase_signals_12m,
-        max(last_purchase_signal_date) over before as last_purchase_signal_date,
-        max(last_high_intent_date) over before as last_high_intent_date,
-        sum(n_acquired) over before as n_vehicles_bought,
-        min(first_service_date) over next_3m as next_service_date,
-        max(n_independent_visits) over next_12m as independent_visits_next_12m,
-        sum(n_acquired) over next_24m as acquired_next_24m
-    from timeline
+        on event_months.customer_key = acquisition_months.customer_key
+        and event_months.month_number = acquisition_months.month_number
     window
-        before as (
-            partition by customer_key order by month_number
-            rows between unbounded preceding and 1 preceding
+        by_month as (partition by event_months.customer_key order by event_months.month_number),
+        through as (
+            partition by event_months.customer_key order by event_months.month_number
+            rows between unbounded preceding and current row
         ),
-        last_12m as (
-            partition by customer_key order by month_number
-            rows between 12 preceding and 1 preceding
-        ),
-        last_24m as (
-            partition by customer_key order by month_number
-            rows between 24 preceding and 1 preceding
-        ),
-        next_3m as (
-            partition by customer_key order by month_number
-            rows between current row and 3 following
-        ),
-        next_12m as (
-            partition by customer_key order by month_number
-            rows between current row and 11 following
-        ),
-        next_24m as (
-            partition by customer_key order by month_number
-            rows between current row and 23 following
+        after as (
+            partition by event_months.customer_key order by event_months.month_number
+            rows between 1 following and unbounded following
         )
 ),
 
-month_snapshots as (
+last_month as (
+    select max(month_number) as month_number from months
+),
+
+{# A snapshot month m takes the last month with events before it: m in (its month, the next month with events]. #}
+month_totals as (
+    select running.*, months.month_number as snapshot_month_number, months.month_start as as_of_date
+    from running
+    cross join last_month
+    inner join months
+        on months.month_number > running.month_number
+        and months.month_number <= coalesce(running.next_month_number, last_month.month_number)
+),
+
+{# The last 12 (24) months are the totals before the snapshot less the totals before the snapshot 12 (24) months earlier. #}
+month_windows as (
     select
-        as_of_date,
-        extract(year from as_of_date) * 12 + extract(month from as_of_date) as month_number
-    from snapshots
-    where as_of_date = cast({{ dbt.date_trunc('month', 'as_of_date') }} as date)
+        month_totals.*,
+        n_service_visits - coalesce(lag(n_service_visits, 12) over by_snapshot, 0) as n_service_visits_12m,
+        n_authorized_visits - coalesce(lag(n_authorized_visits, 24) over by_snapshot, 0) as n_authorized_visits_24m,
+        n_independent_visits - coalesce(lag(n_independent_visits, 24) over by_snapshot, 0)
+            as n_independent_visits_24m,
+        service_spend - coalesce(lag(service_spend, 12) over by_snapshot, 0) as service_spend_12m,
+        service_spend - coalesce(lag(service_spend, 24) over by_snapshot, 0) as service_spend_24m,
+        authorized_service_spend - coalesce(lag(authorized_service_spend, 24) over by_snapshot, 0)
+            as authorized_service_spend_24m,
+        n_calls - coalesce(lag(n_calls, 12) over by_snapshot, 0) as n_calls_12m,
+        n_complaints - coalesce(lag(n_complaints, 12) over by_snapshot, 0) as n_complaints_12m,
+        n_purchase_signals - coalesce(lag(n_purchase_signals, 12) over by_snapshot, 0) as n_purchase_signals_12m
+    from month_totals
+    window by_snapshot as (partition by customer_key order by snapshot_month_number)
 ),
 
 {#- Amounts as a sum over events types them on Spark (decimal(28, 2)); on DuckDB the day snapshots' sums
@@ -254,38 +225,43 @@ month_snapshots as (
 month_features as (
     select
         customer_keys.customer_id,
-        folded.as_of_date,
-        folded.first_event_date,
-        folded.last_event_date,
-        cast(folded.n_events as bigint) as n_events,
-        cast(folded.purchase_amount as decimal(28, 2)) as purchase_amount,
-        folded.last_purchase_date,
-        folded.n_service_visits,
-        coalesce(folded.n_service_visits_12m, 0) as n_service_visits_12m,
-        coalesce(folded.n_authorized_visits_24m, 0) as n_authorized_visits_24m,
-        coalesce(folded.n_independent_visits_24m, 0) as n_independent_visits_24m,
-        cast(coalesce(folded.service_spend_12m, 0) as decimal(28, 2)) as service_spend_12m,
-        cast(coalesce(folded.service_spend_24m, 0) as decimal(28, 2)) as service_spend_24m,
-        cast(coalesce(folded.authorized_service_spend_24m, 0) as decimal(28, 2))
-            as authorized_service_spend_24m,
-        cast(folded.authorized_service_spend as decimal(28, 2)) as authorized_service_spend,
-        folded.first_service_date,
-        folded.last_service_date,
-        folded.last_authorized_service_date,
-        folded.last_independent_service_date,
-        coalesce(folded.n_calls_12m, 0) as n_calls_12m,
-        coalesce(folded.n_complaints_12m, 0) as n_complaints_12m,
-        coalesce(folded.n_purchase_signals_12m, 0) as n_purchase_signals_12m,
-        folded.last_purchase_signal_date,
-        case when folded.last_high_intent_date >= snapshots.since_90d then 1 else 0 end as high_intent_90d,
-        cast(coalesce(folded.n_vehicles_bought, 0) as bigint) as n_vehicles_bought,
-        case when folded.next_service_date < snapshots.until_90d then 1 else 0 end as service_90d,
-        case when folded.independent_visits_next_12m > 0 then 1 else 0 end as independent_12m,
-        case when folded.acquired_next_24m > 0 then 1 else 0 end as acquired_24m
-    from folded
-    inner join snapshots on folded.as_of_date = snapshots.as_of_date
-    inner join customer_keys on folded.customer_key = customer_keys.customer_key
-    where folded.is_snapshot_month
+        month_windows.as_of_date,
+        month_windows.first_event_date,
+        month_windows.last_event_date,
+        cast(month_windows.n_events as bigint) as n_events,
+        cast(month_windows.purchase_amount as decimal(28, 2)) as purchase_amount,
+        month_windows.last_purchase_date,
+        month_windows.n_service_visits,
+        month_windows.n_service_visits_12m,
+        month_windows.n_authorized_visits_24m,
+        month_windows.n_independent_visits_24m,
+        cast(month_windows.service_spend_12m as decimal(28, 2)) as service_spend_12m,
+        cast(month_windows.service_spend_24m as decimal(28, 2)) as service_spend_24m,
+        cast(month_windows.authorized_service_spend_24m as decimal(28, 2)) as authorized_service_spend_24m,
+        cast(month_windows.authorized_service_spend as decimal(28, 2)) as authorized_service_spend,
+        month_windows.first_service_date,
+        month_windows.last_service_date,
+        month_windows.last_authorized_service_date,
+        month_windows.last_independent_service_date,
+        month_windows.n_calls_12m,
+        month_windows.n_complaints_12m,
+        month_windows.n_purchase_signals_12m,
+        month_windows.last_purchase_signal_date,
+        case when month_windows.last_high_intent_date >= snapshots.since_90d then 1 else 0 end as high_intent_90d,
+        cast(month_windows.n_vehicles_bought as bigint) as n_vehicles_bought,
+        case when month_windows.next_service_date < snapshots.until_90d then 1 else 0 end as service_90d,
+        case when month_windows.next_independent_visit_month <= month_windows.snapshot_month_number + 11 then 1 else 0 end
+            as independent_12m,
+        case when month_windows.next_acquisition_month <= month_windows.snapshot_month_number + 23 then 1 else 0 end
+            as acquired_24m
+    from month_windows
+    inner join snapshots on month_windows.as_of_date = snapshots.as_of_date
+    inner join customer_keys on month_windows.customer_key = customer_keys.customer_key
+),
+
+month_snapshots as (
+    select as_of_date from snapshots
+    where as_of_date = cast({{ dbt.date_trunc('month', 'as_of_date') }} as date)
 ),
 
 {#- The as-of date, when it falls inside a month: from the events before it. Its labels' windows end after
