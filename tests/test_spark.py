@@ -41,6 +41,11 @@ CUSTOMERS = 600
 SEED = 7
 XREF_COLUMNS = ["source_system", "source_record_id", "customer_id", "match_reason"]
 SEGMENT_KEYS = ["customer_id"]
+# The CLV columns come from lifetimes' fits (scipy's minimize, stopping within its tolerance): spend amounts
+# that differ between the engines in the last bit move Gamma-Gamma's optimum by about 1e-9 (seen on seed 7:
+# 3336.5687649 against 3336.5687689), so these agree to a millionth rather than bit for bit.
+FITTED_COLUMNS = ("p_alive", "expected_visits_12m", "expected_spend_12m", "clv_12m")
+FITTED_RTOL = 1e-6
 MODEL_TABLES = (MODEL_TABLE, TERM_FREQUENCY_TABLE)
 
 
@@ -160,4 +165,11 @@ def test_same_segments(marts: dict[str, dict[str, pd.DataFrame]]) -> None:
     duck = _sorted(marts["duckdb"]["customer_segments"], SEGMENT_KEYS)
     spark = _sorted(marts["spark"]["customer_segments"], SEGMENT_KEYS)
     assert list(duck.columns) == list(spark.columns)
-    pd.testing.assert_frame_equal(duck, spark, check_dtype=False, check_exact=False, rtol=1e-9, atol=1e-9)
+    exact = [column for column in duck.columns if column not in FITTED_COLUMNS]
+    pd.testing.assert_frame_equal(
+        duck[exact], spark[exact], check_dtype=False, check_exact=False, rtol=1e-9, atol=1e-9
+    )
+    fitted = list(FITTED_COLUMNS)
+    pd.testing.assert_frame_equal(
+        duck[fitted], spark[fitted], check_dtype=False, check_exact=False, rtol=FITTED_RTOL, atol=1e-9
+    )
