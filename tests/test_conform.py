@@ -3,6 +3,7 @@
 from datetime import date
 
 import pandas as pd
+import phonenumbers
 import pytest
 from stdnum.cn import ric, uscc
 
@@ -53,6 +54,9 @@ GOOD_VIN = GOOD_VIN[:8] + vin_check_digit(GOOD_VIN[:8] + "0" + GOOD_VIN[8:]) + G
         ("138-0013-8000", "+8613800138000", "mobile"),
         ("13800138000", "+8613800138000", "mobile"),
         ("86 13800138000", "+8613800138000", "mobile"),
+        ("013800138000", "+8613800138000", "mobile"),  # behind the trunk prefix
+        ("+86-138-0013-8000", "+8613800138000", "mobile"),
+        ("+86(0)13800138000", "+8613800138000", "mobile"),
         (" １３８００１３８０００ ", "+8613800138000", "mobile"),  # full-width digits
         (13800138000, "+8613800138000", "mobile"),  # parquet int
         (13800138000.0, "+8613800138000", "mobile"),  # pandas float
@@ -68,6 +72,34 @@ GOOD_VIN = GOOD_VIN[:8] + vin_check_digit(GOOD_VIN[:8] + "0" + GOOD_VIN[8:]) + G
 def test_phone_valid(raw, e164, kind):
     result = conform_phone(raw)
     assert (result.e164, result.kind, result.is_valid) == (e164, kind, True)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13800138000",
+        "013800138000",
+        "8613800138000",
+        "0086 138 0013 8000",
+        "+86 138 0013 8000",
+        "+86 12800138000",
+        "+0086 13800138000",
+        "+86+13800138000",
+        "+852 1380 0138 000",
+        "+1 13800138000",
+    ],
+)
+def test_mobile_shortcut_gives_what_phonenumbers_gives(raw):
+    """The forms conform_phone reads without phonenumbers.parse: the same number and type as parse's."""
+    try:
+        number = phonenumbers.parse(raw, "CN")
+        valid = phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.UNKNOWN
+        expected = (
+            f"+{number.country_code}{phonenumbers.national_significant_number(number)}" if valid else None
+        )
+    except phonenumbers.NumberParseException:
+        expected = None
+    assert conform_phone(raw).e164 == expected
 
 
 @pytest.mark.parametrize(
