@@ -10,6 +10,7 @@ from pipelines.mining.clusters import cluster_customers
 from pipelines.mining.clv import fit_clv, holdout_visits
 from pipelines.resources import Warehouse
 from pipelines.tables import Tables
+from pipelines.workers import worker_pool
 
 SCHEMA = "marts"
 GROUP = "mining"
@@ -72,7 +73,10 @@ def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
         as_of = _as_of(tables)
         # Only service events at authorised stations leave the warehouse (about half of them at 1M).
         events = tables.read(
-            SCHEMA, "fct_customer_events", where={"event_type": "service", "station_type": "authorized"}
+            SCHEMA,
+            "fct_customer_events",
+            where={"event_type": "service", "station_type": "authorized"},
+            columns=["customer_id", "event_date", "amount", "service_kind"],
         )
         authorised_visit = (
             events["service_kind"].notna()
@@ -89,7 +93,11 @@ def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
             .set_index("customer_id")["customer_type"]
             .sort_index()
         )
-        fit = fit_clv(visits, as_of, groups)
+        with worker_pool() as pool:
+            # The holdout refit is independent of the fit: in a second process on a second core, if any.
+            holdout_job = pool.submit(holdout_visits, visits, as_of, groups) if pool else None
+            fit = fit_clv(visits, as_of, groups)
+            holdout = holdout_job.result() if holdout_job else holdout_visits(visits, as_of, groups)
         table = (
             fit.customers.reset_index()
             .rename(
@@ -107,7 +115,6 @@ def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
             .astype({"model_group": "string"})
         )
         tables.replace(SCHEMA, "customer_clv", table)
-    holdout = holdout_visits(visits, as_of, groups)
     params = {
         group: {
             **models.bgnbd.params_.round(4).to_dict(),
