@@ -2,7 +2,7 @@
 
 Raw feeds are validated on the rows of their latest load (the whole table on a first load), as delivered
 text plus a few typed helper columns (`_invoice_date`, `_price`, ...) so that suites can check ranges.
-Marts are validated whole. Either way at most `max_rows` rows (a repeatable reservoir sample) reach
+Marts are validated whole. Either way at most `max_rows` rows (the same sample every run) reach
 pandas, which keeps a check cheap on a 1M-customer warehouse; dbt tests cover whole-table integrity.
 Every frame carries `_table_rows`, the table's full row count, for the drift expectations.
 """
@@ -76,7 +76,9 @@ class Target:
 
 
 def _sampled(select: str, max_rows: int) -> str:
-    return f"select * from ({select}) as frame using sample reservoir({max_rows} rows) repeatable (42)"
+    """At most `max_rows` rows: those whose contents hash lowest, the same rows on every run (DuckDB's
+    seeded reservoir sample is not, with more than one thread)."""
+    return f"select * from ({select}) as frame order by hash(columns(*)) limit {max_rows}"
 
 
 def raw_target(layout: L.Layout, max_rows: int = MAX_ROWS) -> Target:
@@ -88,12 +90,14 @@ def raw_target(layout: L.Layout, max_rows: int = MAX_ROWS) -> Target:
 with landed as (
     select *, {layout.record_key_sql()} as _record_key from {table}
 ),
+latest as materialized (
+    {_sampled(latest, max_rows)}
+),
 spread as (
     select _record_key, list(distinct _file_path order by _file_path) as files
-    from landed group by _record_key having count(distinct _file_path) > 1
-),
-latest as (
-    {_sampled(latest, max_rows)}
+    from landed
+    where _record_key in (select _record_key from latest)
+    group by _record_key having count(distinct _file_path) > 1
 )
 select
     latest.*{helper_sql},
