@@ -50,27 +50,35 @@ class MergeStats:
     refused_pairs: list[tuple[int, int, str]] = field(default_factory=list)
 
 
-class _Clusters:
-    """Union-find over record positions; per cluster its valid resident ids and cannot-link partners."""
+def _id_codes(person_ids: pd.Series) -> np.ndarray:
+    """Each record's resident id as an integer code (equal ids, equal codes), -1 where it has none."""
+    return pd.factorize(person_ids.to_numpy(), use_na_sentinel=True)[0].astype(np.int64)
 
-    def __init__(self, labels: np.ndarray, person_ids: pd.Series, cannot: dict[int, set[int]]):
+
+def _distinct_pairs(groups: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (group, code) pairs of the records with a code, sorted by group then code."""
+    has = codes >= 0
+    width = int(codes.max()) + 1 if has.any() else 1
+    pairs = np.unique(groups[has].astype(np.int64) * width + codes[has])
+    return pairs // width, pairs % width
+
+
+class _Clusters:
+    """Union-find over record positions; per cluster its valid resident ids (as codes) and cannot-link
+    partners."""
+
+    def __init__(self, labels: np.ndarray, id_codes: np.ndarray, cannot: dict[int, set[int]]):
         n = len(labels)
         # a label's root is its first record: np.unique's first occurrence of each label
         _, first_of_label, label_of = np.unique(labels, return_index=True, return_inverse=True)
         first = first_of_label[label_of]
         self.parent = first.tolist()
         self.size = np.bincount(first, minlength=n).tolist()
-        known = person_ids.dropna()
-        held = (
-            pd.DataFrame({"root": first[known.index.to_numpy()], "person_id": known.to_numpy()})
-            .drop_duplicates()
-            .sort_values("root", kind="stable")
-        )
-        roots = held["root"].to_numpy()
-        found = held["person_id"].tolist()
+        roots, held = _distinct_pairs(first, id_codes)
+        found = held.tolist()
         starts = np.flatnonzero(np.r_[True, roots[1:] != roots[:-1]]) if len(roots) else roots
         ends = np.r_[starts[1:], len(roots)] if len(roots) else roots
-        self.ids: dict[int, frozenset[str]] = {
+        self.ids: dict[int, frozenset[int]] = {
             root: frozenset(found[start:end])
             for root, start, end in zip(roots[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)
         }
@@ -150,13 +158,14 @@ def cluster(
         cannot.setdefault(int(a), set()).add(int(b))
         cannot.setdefault(int(b), set()).add(int(a))
     bulk = components(n, exact)
-    ids_per_component = pd.Series(person_ids.to_numpy()).groupby(bulk).nunique()
-    conflicted = set(ids_per_component.index[ids_per_component > 1])
+    id_codes = _id_codes(person_ids)
+    component_of_pair, _ = _distinct_pairs(bulk, id_codes)
+    conflicted = set(np.flatnonzero(np.bincount(component_of_pair) > 1).tolist())
     for a, b in cannot.items():
         conflicted.update(int(bulk[a]) for p in b if bulk[p] == bulk[a])
     in_conflict = np.isin(bulk, list(conflicted))
     start = np.where(in_conflict, np.arange(n) + bulk.max() + 1, bulk)
-    clusters = _Clusters(start, person_ids, cannot)
+    clusters = _Clusters(start, id_codes, cannot)
     _greedy(clusters, exact[in_conflict[exact["left"].to_numpy()]], None, stats)
     _greedy(clusters, probabilistic, max_probabilistic_size, stats)
     return clusters.labels(), stats
