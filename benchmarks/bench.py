@@ -363,6 +363,13 @@ def report_markdown(result: dict[str, Any]) -> str:
                 f"The day's matching scored {matched['splink_pairs_scored_this_run']:,} of "
                 f"{matched.get('splink_scored_pairs', 0):,} candidate pairs (the rest reused).",
             ]
+        conformed = _metadata(inc["day"], CONFORMED)
+        if "records_conformed" in conformed:
+            lines += [
+                "",
+                f"The day's conforming conformed {conformed['records_conformed']:,} of "
+                f"{conformed.get('dagster/row_count', 0):,} records (the rest reused).",
+            ]
     lines += ["", "Stages:", ""]
     lines += [f"- {stage}: {note}" for stage, note in STAGE_NOTES.items()]
     lines += ["", "| step | stage | wall s | CPU s | peak RSS GB |", "|---|---|---:|---:|---:|"]

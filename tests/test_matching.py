@@ -1,11 +1,14 @@
 """The matcher's rules, pinned on small hand-made cases and on the committed sample."""
 
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from pipelines.evaluate import score_clusters
+from pipelines.matching import records as records_module
 from pipelines.matching.evidence import exact_edges, owner_edges, resolve_vins
 from pipelines.matching.graph import cluster, edges_frame
 from pipelines.matching.identity import assign_ids
@@ -20,7 +23,7 @@ from pipelines.matching.matcher import (
 )
 from pipelines.matching.model import MatchingModel
 from pipelines.matching.probabilistic import choose_threshold, otsu_threshold, score_pairs
-from pipelines.matching.records import conform_records
+from pipelines.matching.records import Reconformed, conform_records, reconform_records
 from pipelines.tables import DuckDBTables, as_frame, plain_text
 from tests.conftest import Built
 
@@ -163,6 +166,26 @@ def test_records_assembled_in_chunks_equal_one_chunk(
     assert chunked.equals(stored)
     pd.testing.assert_frame_equal(as_frame(chunked), sample_records)
     assert sample_records["identifies_customer"].sum() > 0.9 * len(sample_records)
+
+
+def test_reconforming_conforms_only_new_and_changed_records(
+    tmp_path: Path, unioned: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+):
+    table = "intermediate.int_party_records_conformed"
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        DuckDBTables(con).replace("intermediate", "int_party_records_conformed", conform_records(unioned))
+        changed = unioned.copy()
+        changed.loc[:9, "name_raw"] = "更正後的名字"  # ten records corrected
+        new = unioned.iloc[20:25].assign(source_record_id=unioned["source_record_id"].iloc[20:25] + "-N")
+        changed = pd.concat([new, changed.drop(index=range(30, 33))], ignore_index=True)
+        assert reconform_records(con, changed, table) == Reconformed(reused=len(unioned) - 13, conformed=15)
+        # The same table as conforming every record, row for row and in the records' order.
+        assert con.sql(f"from {table}").to_arrow_table().equals(conform_records(changed))
+        assert reconform_records(con, changed, table) == Reconformed(reused=len(changed), conformed=0)
+        # Another version of the conforming code or its libraries conforms every record again.
+        monkeypatch.setattr(records_module, "conform_version", lambda: "another version")
+        assert reconform_records(con, changed, table) == Reconformed(reused=0, conformed=len(changed))
+        assert con.sql(f"select count(*) from {table}").fetchall() == [(len(changed),)]
 
 
 def truth(built: Built) -> pd.DataFrame:

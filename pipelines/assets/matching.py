@@ -3,10 +3,10 @@
 from collections.abc import Sequence
 
 import dagster as dg
+import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from pipelines.automation import is_full_rebuild
 from pipelines.matching.backends import splink_on_spark
 from pipelines.matching.matcher import MATCH_CATEGORICAL, MATCH_COLUMNS, match
 from pipelines.matching.model import (
@@ -17,10 +17,10 @@ from pipelines.matching.model import (
     MatchingModel,
     ScoredState,
 )
-from pipelines.matching.records import conform_records
+from pipelines.matching.records import FINGERPRINT, Reconformed, conform_records, reconform_records
 from pipelines.observability import match_metadata
 from pipelines.resources import Warehouse
-from pipelines.tables import Tables
+from pipelines.tables import DuckDBTables, Tables
 
 SCHEMA = "intermediate"
 GROUP = "intermediate"
@@ -28,8 +28,17 @@ KINDS = {"python", "pandas", "duckdb"}
 OWNERS = ["team:data-platform"]
 
 
+CONFORMED = "int_party_records_conformed"
+# What the conformed table says about its records, from the stored table or the Arrow table just made.
+CONFORMED_COUNTS = """
+select count(*) as rows, count(*) filter (where identifies_customer) as identifying, count(mobile) as mobiles,
+       count(*) filter (where id_is_valid) as valid_ids, count(vin) as full_vins
+from {}
+"""
+
+
 @dg.asset(
-    key=[SCHEMA, "int_party_records_conformed"],
+    key=[SCHEMA, CONFORMED],
     deps=[dg.AssetKey([SCHEMA, "int_party_records_unioned"])],
     group_name=GROUP,
     kinds=KINDS,
@@ -37,28 +46,51 @@ OWNERS = ["team:data-platform"]
     description=(
         "Every party record with its name (simplified, pinyin key), mobile (E.164), resident id or credit "
         "code, VIN, plate, e-mail and address conformed by the libraries, each with its validity, and "
-        "whether the record identifies a customer at all."
+        "whether the record identifies a customer at all. Each row keeps a fingerprint of its raw values "
+        "and of the conforming code: on DuckDB a run conforms only the records with a new fingerprint and "
+        "keeps the stored rows of the others (the `full_rebuild` job conforms every record)."
     ),
 )
-def int_party_records_conformed(warehouse: Warehouse) -> dg.MaterializeResult:
+def int_party_records_conformed(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
     with warehouse.tables() as tables:
-        conformed = conform_records(tables.read(SCHEMA, "int_party_records_unioned"))
-        tables.replace(SCHEMA, "int_party_records_conformed", conformed)
-    identifying = _true_count(conformed["identifies_customer"])
+        records = tables.read(SCHEMA, "int_party_records_unioned")
+        if isinstance(tables, DuckDBTables) and not is_full_rebuild(context) and _has_fingerprints(tables):
+            outcome = reconform_records(tables.con, records, f"{SCHEMA}.{CONFORMED}")
+            counts = tables.con.execute(CONFORMED_COUNTS.format(f"{SCHEMA}.{CONFORMED}")).fetchall()[0]
+        else:
+            conformed = conform_records(records)
+            outcome = Reconformed(reused=0, conformed=conformed.num_rows)
+            tables.replace(SCHEMA, CONFORMED, conformed)
+            counts = (
+                duckdb.from_arrow(conformed)
+                .query("conformed", CONFORMED_COUNTS.format("conformed"))
+                .fetchall()[0]
+            )
+    rows, identifying, mobiles, valid_ids, full_vins = counts
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": conformed.num_rows,
+            "dagster/row_count": rows,
+            "records_conformed": outcome.conformed,
+            "records_reused": outcome.reused,
             "records_identifying_a_customer": identifying,
-            "records_identifying_nobody": conformed.num_rows - identifying,
-            "valid_mobiles": conformed.num_rows - conformed["mobile"].null_count,
-            "valid_ids": _true_count(conformed["id_is_valid"]),
-            "full_vins": conformed.num_rows - conformed["vin"].null_count,
+            "records_identifying_nobody": rows - identifying,
+            "valid_mobiles": mobiles,
+            "valid_ids": valid_ids,
+            "full_vins": full_vins,
         }
     )
 
 
-def _true_count(flags: pa.ChunkedArray) -> int:
-    return int(pc.sum(flags).as_py() or 0)
+def _has_fingerprints(tables: DuckDBTables) -> bool:
+    """Whether a conformed table is stored and keeps its records' fingerprints (tables before them do not)."""
+    found = tables.con.execute(
+        "select count(*) from information_schema.columns where table_schema = ? and table_name = ? "
+        "and column_name = ?",
+        [SCHEMA, CONFORMED, FINGERPRINT],
+    ).fetchall()
+    return found[0][0] > 0
 
 
 STEWARDSHIP = [

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+import pipelines.conform
 from pipelines.conform import (
     ConformedValues,
     conform_address,
@@ -37,6 +43,9 @@ CONFORMERS: dict[str, Callable[[Any], Any]] = {
     "city_raw": conform_address,
     "province_raw": conform_address,
 }
+# The libraries the conformers call: a new version of one may conform a value differently.
+CONFORM_LIBRARIES = ("phonenumbers", "pypinyin", "OpenCC", "python-stdnum")
+FINGERPRINT = "record_fingerprint"
 # Rows assembled at a time: the conformed fields spread to every row at once would take 4 GB at 1M customers.
 CHUNK_ROWS = 250_000
 
@@ -132,13 +141,38 @@ def _assemble(records: pd.DataFrame, fields: Mapping[str, pd.DataFrame]) -> pd.D
     return out
 
 
-def conform_records(records: pd.DataFrame, chunk_rows: int = CHUNK_ROWS) -> pa.Table:
+def conform_version() -> str:
+    """What a conformed record depends on besides its raw values: the conforming code (`pipelines.conform`
+    and this module) and the versions of the libraries it calls. A new version re-conforms every record."""
+    digest = hashlib.sha256()
+    for path in [*sorted(Path(pipelines.conform.__file__).parent.glob("*.py")), Path(__file__)]:
+        digest.update(path.read_bytes())
+    for library in CONFORM_LIBRARIES:
+        digest.update(f"{library}=={importlib.metadata.version(library)}".encode())
+    return digest.hexdigest()[:16]
+
+
+def record_fingerprints(records: pd.DataFrame, version: str) -> np.ndarray:
+    """A 64-bit fingerprint of each record's raw values (every column) and the conforming `version`, in
+    the records' order: a record with the fingerprint of a conformed one conforms to the same row."""
+    with duckdb.connect() as con:
+        con.register("records", records)
+        hashes = con.execute("select hash(*columns(*), $version) as h from records", {"version": version})
+        return hashes.fetchnumpy()["h"].view(np.int64)
+
+
+def conform_records(
+    records: pd.DataFrame, chunk_rows: int = CHUNK_ROWS, fingerprints: np.ndarray | None = None
+) -> pa.Table:
     """Conform `int_party_records_unioned` rows and decide whether each identifies a customer, as the
-    Arrow table DuckDB makes of the conformed frame (assembled `chunk_rows` at a time).
+    Arrow table DuckDB makes of the conformed frame (assembled `chunk_rows` at a time), with each record's
+    fingerprint (`record_fingerprints`, unless given).
 
     A record identifies nobody when it has no full name, no usable mobile, id, VIN, plate or e-mail.
     """
     records = records.reset_index(drop=True)
+    if fingerprints is None:
+        fingerprints = record_fingerprints(records, conform_version())
     with worker_pool() as pool:
         conformed = {column: conform_values(records[column], fn, pool) for column, fn in CONFORMERS.items()}
     conformed["name_raw"] = _with_name_keys(conformed["name_raw"])
@@ -146,5 +180,46 @@ def conform_records(records: pd.DataFrame, chunk_rows: int = CHUNK_ROWS) -> pa.T
     for start in range(0, max(len(records), 1), chunk_rows):
         stop = min(start + chunk_rows, len(records))
         fields = {column: values.rows(start, stop) for column, values in conformed.items()}
-        parts.append(duckdb.from_df(_assemble(records.iloc[start:stop], fields)).to_arrow_table())
+        assembled = _assemble(records.iloc[start:stop], fields).assign(
+            **{FINGERPRINT: fingerprints[start:stop]}
+        )
+        parts.append(duckdb.from_df(assembled).to_arrow_table())
     return pa.concat_tables(parts, promote_options="default")
+
+
+@dataclass(frozen=True)
+class Reconformed:
+    reused: int  # records whose stored conformed row was kept
+    conformed: int  # records conformed in this run: new, changed, or conformed by another version
+
+
+def reconform_records(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, table: str) -> Reconformed:
+    """Replace the conformed `table` (which holds fingerprints) with one row per record of `records`, in
+    their order: the stored row where a record's fingerprint is stored under its key, else the record
+    conformed now. The table is what `conform_records(records)` would make, at the cost of the new and
+    changed records only."""
+    records = records.reset_index(drop=True)
+    keys = ["source_system", "source_record_id", FINGERPRINT]
+    current = records[keys[:2]].assign(
+        **{FINGERPRINT: record_fingerprints(records, conform_version()), "_position": np.arange(len(records))}
+    )
+    joined = f"{table} as stored join _current using ({', '.join(keys)})"
+    con.register("_current", current)
+    try:
+        kept = con.execute(f"select _position from {joined}").fetchnumpy()["_position"]
+        fresh = np.setdiff1d(np.arange(len(records)), kept)
+        stored = f"select _current._position, stored.* from {joined}"
+        if len(fresh):
+            conformed = conform_records(
+                records.iloc[fresh], fingerprints=current[FINGERPRINT].to_numpy()[fresh]
+            )
+            con.register("_fresh", conformed.append_column("_position", pa.array(fresh)))
+            stored += " union all by name select * from _fresh"
+        con.execute(
+            f"create or replace table {table} as "
+            f"select * exclude (_position) from ({stored}) order by _position"
+        )
+    finally:
+        con.unregister("_current")
+        con.unregister("_fresh")
+    return Reconformed(reused=len(kept), conformed=len(fresh))
