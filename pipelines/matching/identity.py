@@ -21,6 +21,21 @@ def new_id(anchor: str, taken: set[str]) -> str:
         salt += 1
 
 
+def _inherited(labels: pd.Series, customer_ids: pd.Series) -> list[tuple[int, str]]:
+    """(cluster label, previous id) kept, from overlaps ranked best first: greedily, each label and each id
+    once. An overlap alone on its label and its id is always kept; only the others go through the loop."""
+    alone = ~labels.duplicated(keep=False) & ~customer_ids.duplicated(keep=False)
+    kept = list(zip(labels[alone].tolist(), customer_ids[alone].tolist(), strict=True))
+    inherited: set[int] = set()
+    used: set[str] = set()
+    for label, customer_id in zip(labels[~alone].tolist(), customer_ids[~alone].tolist(), strict=True):
+        if label not in inherited and customer_id not in used:
+            kept.append((label, customer_id))
+            inherited.add(label)
+            used.add(customer_id)
+    return kept
+
+
 def assign_ids(
     record_keys: pd.Series, labels: np.ndarray, previous: pd.DataFrame | None
 ) -> tuple[pd.Categorical, pd.DataFrame]:
@@ -41,28 +56,22 @@ def assign_ids(
         .reset_index()
         .sort_values(["n", "customer_id", "label"], ascending=[False, True, True])
     )
-    inherited: dict[int, str] = {}
-    used: set[str] = set()
-    for label, customer_id in zip(overlap["label"], overlap["customer_id"], strict=True):
-        if label not in inherited and customer_id not in used:
-            inherited[label] = customer_id
-            used.add(customer_id)
-    taken = set(previous["customer_id"]) | used
-    ids: dict[int, str] = dict(inherited)
-    fresh = anchors.index.difference(pd.Index(list(inherited), dtype=anchors.index.dtype))
-    for label, anchor in zip(fresh, anchors.loc[fresh], strict=True):
+    ids = dict(_inherited(overlap["label"], overlap["customer_id"]))
+    used = set(ids.values())
+    taken = set(previous["customer_id"].tolist()) | used
+    fresh = anchors.index.difference(pd.Index(list(ids), dtype=anchors.index.dtype))
+    for label, anchor in zip(fresh.tolist(), anchors.loc[fresh].tolist(), strict=True):
         ids[label] = new_id(anchor, taken)
         taken.add(ids[label])
-    changes: list[tuple] = []
-    for label, customer_id, n in overlap.itertuples(index=False):
-        if ids[label] == customer_id:
-            continue
-        if customer_id in used:
-            changes.append((ids[label], "split_from", customer_id, int(n)))
-        else:
-            changes.append((customer_id, "merged_into", ids[label], int(n)))
+    # An overlap whose previous id the cluster did not keep: the previous id split (kept elsewhere) or merged.
+    assigned = pd.Series(ids).reindex(overlap["label"]).to_numpy()
+    moved = overlap.assign(assigned=assigned)[assigned != overlap["customer_id"].to_numpy()]
+    changes: list[tuple] = [
+        (new, "split_from", old, int(n)) if old in used else (old, "merged_into", new, int(n))
+        for old, new, n in zip(*(moved[c].tolist() for c in ("customer_id", "assigned", "n")), strict=True)
+    ]
     created = anchors.index.difference(overlap["label"])
-    retired = sorted(set(previous["customer_id"]) - set(overlap["customer_id"]))
+    retired = sorted(set(previous["customer_id"].tolist()) - set(overlap["customer_id"].tolist()))
     events = changes + list(
         zip([ids[label] for label in created], repeat("created"), repeat(None), sizes.loc[created].tolist())
     )
