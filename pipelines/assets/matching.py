@@ -28,6 +28,7 @@ KINDS = {"python", "pandas", "duckdb"}
 OWNERS = ["team:data-platform"]
 
 
+UNIONED = "int_party_records_unioned"
 CONFORMED = "int_party_records_conformed"
 # What the conformed table says about its records, from the stored table or the Arrow table just made.
 CONFORMED_COUNTS = """
@@ -39,7 +40,7 @@ from {}
 
 @dg.asset(
     key=[SCHEMA, CONFORMED],
-    deps=[dg.AssetKey([SCHEMA, "int_party_records_unioned"])],
+    deps=[dg.AssetKey([SCHEMA, UNIONED])],
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,
@@ -55,12 +56,12 @@ def int_party_records_conformed(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     with warehouse.tables() as tables:
-        records = tables.read(SCHEMA, "int_party_records_unioned")
+        # The records are read in the calls, so that conforming frees the raw values it is done with.
         if isinstance(tables, DuckDBTables) and not is_full_rebuild(context) and _has_fingerprints(tables):
-            outcome = reconform_records(tables.con, records, f"{SCHEMA}.{CONFORMED}")
+            outcome = reconform_records(tables.con, tables.read(SCHEMA, UNIONED), f"{SCHEMA}.{CONFORMED}")
             counts = tables.con.execute(CONFORMED_COUNTS.format(f"{SCHEMA}.{CONFORMED}")).fetchall()[0]
         else:
-            conformed = conform_records(records)
+            conformed = conform_records(tables.read(SCHEMA, UNIONED))
             outcome = Reconformed(reused=0, conformed=conformed.num_rows)
             tables.replace(SCHEMA, CONFORMED, conformed)
             counts = (

@@ -46,6 +46,14 @@ CONFORMERS: dict[str, Callable[[Any], Any]] = {
 # The libraries the conformers call: a new version of one may conform a value differently.
 CONFORM_LIBRARIES = ("phonenumbers", "pypinyin", "OpenCC", "python-stdnum")
 FINGERPRINT = "record_fingerprint"
+PASSED_THROUGH = (
+    "source_system",
+    "source_record_id",
+    "event_date",
+    "dealer_code",
+    "station_code",
+    "party_type_hint",
+)
 # Rows assembled at a time: the conformed fields spread to every row at once would take 4 GB at 1M customers.
 CHUNK_ROWS = 250_000
 
@@ -176,6 +184,9 @@ def conform_records(
     with worker_pool() as pool:
         conformed = {column: conform_values(records[column], fn, pool) for column, fn in CONFORMERS.items()}
     conformed["name_raw"] = _with_name_keys(conformed["name_raw"])
+    # The raw values are conformed: only the columns passed through are kept (at 1M customers, freed when
+    # the caller holds no other reference to the records).
+    records = records[list(PASSED_THROUGH)]
     parts = []
     for start in range(0, max(len(records), 1), chunk_rows):
         stop = min(start + chunk_rows, len(records))
