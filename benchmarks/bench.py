@@ -356,20 +356,17 @@ def report_markdown(result: dict[str, Any]) -> str:
         lines.append(
             f"| **job** | **{base_wall:.1f}** | **{day_wall:.1f}** | **{day_wall / base_wall:.2f}** |"
         )
-        matched = _metadata(inc["day"], CLUSTERED)
-        if "splink_pairs_scored_this_run" in matched:
-            lines += [
-                "",
-                f"The day's matching scored {matched['splink_pairs_scored_this_run']:,} of "
-                f"{matched.get('splink_scored_pairs', 0):,} candidate pairs (the rest reused).",
-            ]
-        conformed = _metadata(inc["day"], CONFORMED)
-        if "records_conformed" in conformed:
-            lines += [
-                "",
-                f"The day's conforming conformed {conformed['records_conformed']:,} of "
-                f"{conformed.get('dagster/row_count', 0):,} records (the rest reused).",
-            ]
+        lines += _day_reuse(
+            inc["day"],
+            CLUSTERED,
+            "splink_pairs_scored_this_run",
+            "splink_scored_pairs",
+            "matching scored",
+            "candidate pairs",
+        )
+        lines += _day_reuse(
+            inc["day"], CONFORMED, "records_conformed", "dagster/row_count", "conforming conformed", "records"
+        )
     lines += ["", "Stages:", ""]
     lines += [f"- {stage}: {note}" for stage, note in STAGE_NOTES.items()]
     lines += ["", "| step | stage | wall s | CPU s | peak RSS GB |", "|---|---|---:|---:|---:|"]
@@ -381,6 +378,14 @@ def report_markdown(result: dict[str, Any]) -> str:
             f"| {_gb(step.get('peak_rss_bytes', 0))} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _day_reuse(day: dict[str, Any], asset: str, done: str, total: str, did: str, what: str) -> list[str]:
+    """A line on how much of `asset`'s work the day's run did anew (its metadata `done` of `total`)."""
+    metadata = _metadata(day, asset)
+    if done not in metadata:
+        return []
+    return ["", f"The day's {did} {metadata[done]:,} of {metadata.get(total, 0):,} {what} (the rest reused)."]
 
 
 def summary_markdown(results: list[dict[str, Any]]) -> str:

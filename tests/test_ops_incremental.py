@@ -352,7 +352,7 @@ def _copy_matching_model(source: Path, target: Path) -> None:
             con.execute(f"create table intermediate.{table} as select * from s.intermediate.{table}")
 
 
-def _matching_metadata(result: dg.ExecuteInProcessResult, asset: str = "int_party_records_clustered") -> dict:
+def _asset_metadata(result: dg.ExecuteInProcessResult, asset: str = "int_party_records_clustered") -> dict:
     (event,) = (
         e
         for e in result.get_asset_materialization_events()
@@ -520,8 +520,8 @@ def test_incremental_run_equals_a_full_rebuild(history: History):
     second run conformed only the new and changed records."""
     assert history.runs["rebuilt"].success
     assert history.differing == {}
-    second = _matching_metadata(history.runs["second"], "int_party_records_conformed")
-    rebuilt = _matching_metadata(history.runs["rebuilt"], "int_party_records_conformed")
+    second = _asset_metadata(history.runs["second"], "int_party_records_conformed")
+    rebuilt = _asset_metadata(history.runs["rebuilt"], "int_party_records_conformed")
     assert second["dagster/row_count"] == rebuilt["dagster/row_count"] == rebuilt["records_conformed"]
     assert rebuilt["records_reused"] == 0
     assert second["records_reused"] + second["records_conformed"] == second["dagster/row_count"]
@@ -534,8 +534,8 @@ def test_customers_after_an_incremental_run_equal_a_full_rebuild(history: Histor
     that touch new or changed records."""
     assert history.differing_by_customer == {}
     assert history.probability_gap == 0
-    second = _matching_metadata(history.runs["second"])
-    rebuilt = _matching_metadata(history.runs["rebuilt"])
+    second = _asset_metadata(history.runs["second"])
+    rebuilt = _asset_metadata(history.runs["rebuilt"])
     assert second["model_trained_this_run"] is False and rebuilt["model_trained_this_run"] is False
     assert (
         second["splink_scored_pairs"]

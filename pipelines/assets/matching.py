@@ -86,12 +86,9 @@ def int_party_records_conformed(
 
 def _has_fingerprints(tables: DuckDBTables) -> bool:
     """Whether a conformed table is stored and keeps its records' fingerprints (tables before them do not)."""
-    found = tables.con.execute(
-        "select count(*) from information_schema.columns where table_schema = ? and table_name = ? "
-        "and column_name = ?",
-        [SCHEMA, CONFORMED, FINGERPRINT],
-    ).fetchall()
-    return found[0][0] > 0
+    if not tables.exists(SCHEMA, CONFORMED):
+        return False
+    return FINGERPRINT in tables.con.sql(f"select * from {SCHEMA}.{CONFORMED} limit 0").columns
 
 
 STEWARDSHIP = [
