@@ -77,7 +77,7 @@ def test_dbt_unit_tests_pass_on_the_built_warehouse(built: Built, tmp_path: Path
     assert done.returncode == 0, done.stdout[-3000:]
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     unit_tests = [r for r in results if r["unique_id"].startswith("unit_test.")]
-    assert len(unit_tests) == 8
+    assert len(unit_tests) == 10
     assert all(r["status"] == "pass" for r in unit_tests)
 
 

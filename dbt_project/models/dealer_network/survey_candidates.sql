@@ -27,24 +27,61 @@ touches as (
     group by 1, 2, 3, 4
 ),
 
+{#- A customer's last consent statement in each month with any: latest first, ties by source. -#}
+monthly_consents as (
+    select
+        customer_id,
+        cast({{ dbt.date_trunc('month', 'event_date') }} as date) as consent_month,
+        consent_marketing,
+        source_system,
+        source_record_id,
+        row_number() over (
+            partition by customer_id, cast({{ dbt.date_trunc('month', 'event_date') }} as date)
+            order by event_at desc, source_system desc, source_record_id desc
+        ) as _pick
+    from events
+    where consent_marketing is not null and event_date is not null
+),
+
+{#- Each touch month takes the customer's latest month with a statement up to and including it: touches and
+    statement months in one stream per customer, a statement month sorting before a touch of that month. -#}
+touch_months as (
+    select distinct customer_id, sample_month from touches
+),
+
+timeline as (
+    select customer_id, sample_month as month, 1 as is_touch from touch_months
+    union all
+    select customer_id, consent_month as month, 0 as is_touch from monthly_consents where _pick = 1
+),
+
+consent_months as (
+    select customer_id, sample_month, consent_month
+    from (
+        select
+            customer_id,
+            month as sample_month,
+            is_touch,
+            max(case when is_touch = 0 then month end) over (
+                partition by customer_id order by month, is_touch rows between unbounded preceding and current row
+            ) as consent_month
+        from timeline
+    ) as stream
+    where is_touch = 1 and consent_month is not null
+),
+
 consent_statements as (
     select
-        touches.sample_month,
-        touches.unit_type,
-        touches.unit_code,
-        touches.customer_id,
-        events.consent_marketing,
-        events.source_system,
-        events.source_record_id,
-        row_number() over (
-            partition by touches.sample_month, touches.unit_type, touches.unit_code, touches.customer_id
-            order by events.event_at desc, events.source_system desc, events.source_record_id desc
-        ) as _pick
-    from touches
-    inner join events
-        on touches.customer_id = events.customer_id
-        and events.consent_marketing is not null
-        and events.event_date < {{ dbt.dateadd('month', 1, 'touches.sample_month') }}
+        consent_months.customer_id,
+        consent_months.sample_month,
+        monthly_consents.consent_marketing,
+        monthly_consents.source_system,
+        monthly_consents.source_record_id
+    from consent_months
+    inner join monthly_consents
+        on consent_months.customer_id = monthly_consents.customer_id
+        and consent_months.consent_month = monthly_consents.consent_month
+        and monthly_consents._pick = 1
 ),
 
 final as (
@@ -55,11 +92,8 @@ final as (
         consent.source_record_id as consent_source_record_id
     from touches
     left join consent_statements as consent
-        on touches.sample_month = consent.sample_month
-        and touches.unit_type = consent.unit_type
-        and touches.unit_code = consent.unit_code
-        and touches.customer_id = consent.customer_id
-        and consent._pick = 1
+        on touches.customer_id = consent.customer_id
+        and touches.sample_month = consent.sample_month
 )
 
 select * from final
