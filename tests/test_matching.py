@@ -85,6 +85,25 @@ def test_ids_survive_reruns_and_record_merges_and_splits():
     assert ((events["event"] == "merged_into") & (events["customer_id"] == first[4])).any()
 
 
+def test_ids_do_not_depend_on_the_order_of_the_records():
+    keys = pd.Series(["a:1", "a:2", "b:1", "b:2", "c:1", "d:1"])
+    first, _ = assign_ids(keys, np.array([0, 0, 1, 1, 2, 3]), None)
+    # d:1 is gone, e:1 is new; b splits, c joins a
+    previous = pd.DataFrame({"record_key": keys, "customer_id": first})
+    now = pd.Series(["a:1", "a:2", "b:1", "b:2", "c:1", "e:1"])
+    labels = np.array([4, 4, 5, 6, 4, 8])
+    ids, events = assign_ids(now, labels, previous)
+    order = [5, 2, 0, 4, 1, 3]
+    shuffled, shuffled_events = assign_ids(
+        now.take(order).reset_index(drop=True), labels[order], previous.iloc[::-1]
+    )
+    assert list(shuffled) == [ids[i] for i in order]
+    assert shuffled_events.equals(events)
+    assert ids[0] == first[0] and ids[2] == first[2] and ids[3] not in set(first)
+    assert sorted(events["event"]) == ["created", "merged_into", "retired", "split_from"]
+    assert events.loc[events["event"] == "retired", "customer_id"].tolist() == [first[5]]
+
+
 def test_resold_car_and_fleet_driver_go_to_the_owner_of_the_day():
     day = pd.to_datetime
     records = pd.DataFrame(

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 from itertools import repeat
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 
 def new_id(anchor: str, taken: set[str]) -> str:
@@ -21,13 +23,13 @@ def new_id(anchor: str, taken: set[str]) -> str:
         salt += 1
 
 
-def _inherited(labels: pd.Series, customer_ids: pd.Series) -> list[tuple[int, str]]:
-    """(cluster label, previous id) kept, from overlaps ranked best first: greedily, each label and each id
-    once. An overlap alone on its label and its id is always kept; only the others go through the loop."""
+def _inherited(labels: pd.Series, customer_ids: pd.Series) -> list[tuple[int, int]]:
+    """(cluster, previous id) kept, from overlaps ranked best first: greedily, each cluster and each id
+    once. An overlap alone on its cluster and its id is always kept; only the others go through the loop."""
     alone = ~labels.duplicated(keep=False) & ~customer_ids.duplicated(keep=False)
     kept = list(zip(labels[alone].tolist(), customer_ids[alone].tolist(), strict=True))
     inherited: set[int] = set()
-    used: set[str] = set()
+    used: set[int] = set()
     for label, customer_id in zip(labels[~alone].tolist(), customer_ids[~alone].tolist(), strict=True):
         if label not in inherited and customer_id not in used:
             kept.append((label, customer_id))
@@ -36,47 +38,84 @@ def _inherited(labels: pd.Series, customer_ids: pd.Series) -> list[tuple[int, st
     return kept
 
 
+def _smallest_keys(keys: pd.Series, clusters: np.ndarray) -> pd.Series:
+    """Each cluster's smallest record key: its first record where the keys are sorted (the matcher's are)."""
+    if keys.is_monotonic_increasing:
+        first = pd.Series(np.arange(len(keys))).groupby(clusters).min().to_numpy()
+        return keys.take(first).reset_index(drop=True)
+    return keys.groupby(clusters).min().reset_index(drop=True)
+
+
+def _positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:
+    """Each wanted key's position in the unique `keys`, -1 where it is not there. A hash join in DuckDB:
+    pandas' `get_indexer` took 13.6 s where this takes 2.7 s (8.9M text keys, 0.3 % of them new)."""
+    with duckdb.connect() as con:
+        con.register("current", pa.table({"key": keys, "position": np.arange(len(keys))}))
+        con.register("wanted", pa.table({"key": wanted, "row": np.arange(len(wanted))}))
+        found = con.sql(
+            "select wanted.row, current.position from wanted inner join current on wanted.key = current.key"
+        ).fetchnumpy()
+    positions = np.full(len(wanted), -1, dtype=np.int64)
+    positions[found["row"]] = found["position"]
+    return positions
+
+
 def assign_ids(
     record_keys: pd.Series, labels: np.ndarray, previous: pd.DataFrame | None
 ) -> tuple[pd.Categorical, pd.DataFrame]:
     """customer_id per record, and the id events (created, merged_into, split_from, retired).
 
-    `previous` holds the last run's `record_key, customer_id`. Each new cluster inherits the previous id
-    it shares most records with (ties: the smaller id), each previous id going to one cluster at most.
+    `record_keys` are unique; `previous` holds the last run's `record_key, customer_id`. Each new cluster
+    inherits the previous id it shares most records with (ties: the smaller id), each previous id going to
+    one cluster at most. Clusters and previous ids are handled as integer codes, and text only at the ends.
     """
-    current = pd.DataFrame({"record_key": record_keys.reset_index(drop=True), "label": labels})
-    anchors = current.groupby("label")["record_key"].min()
-    sizes = current.groupby("label").size()
+    keys = record_keys.reset_index(drop=True)
+    clusters, label_values = pd.factorize(np.asarray(labels), sort=True)
+    n_clusters = len(label_values)
+    anchors = _smallest_keys(keys, clusters)
+    sizes = np.bincount(clusters, minlength=n_clusters)
     previous = previous if previous is not None else pd.DataFrame(columns=["record_key", "customer_id"])
-    overlap = (
-        current.merge(previous, on="record_key")
-        .groupby(["label", "customer_id"])
-        .size()
-        .rename("n")
-        .reset_index()
-        .sort_values(["n", "customer_id", "label"], ascending=[False, True, True])
-    )
-    ids = dict(_inherited(overlap["label"], overlap["customer_id"]))
-    used = set(ids.values())
-    taken = set(previous["customer_id"].tolist()) | used
-    fresh = anchors.index.difference(pd.Index(list(ids), dtype=anchors.index.dtype))
-    for label, anchor in zip(fresh.tolist(), anchors.loc[fresh].tolist(), strict=True):
-        ids[label] = new_id(anchor, taken)
-        taken.add(ids[label])
+    id_codes, id_values = pd.factorize(previous["customer_id"])
+    n_ids = max(len(id_values), 1)
+    position = _positions(keys, previous["record_key"])
+    kept_rows = (position >= 0) & (id_codes >= 0)
+    # One number per (cluster, previous id) pair, counted: the overlaps.
+    pairs, n = np.unique(clusters[position[kept_rows]] * n_ids + id_codes[kept_rows], return_counts=True)
+    overlap_cluster, overlap_id = pairs // n_ids, pairs % n_ids
+    id_rank = np.empty(len(id_values), dtype=np.int64)
+    id_rank[np.asarray(id_values.argsort())] = np.arange(len(id_values))
+    # Best first: most records shared, then the smaller id, then the smaller label.
+    order = np.lexsort((overlap_cluster, id_rank[overlap_id], -n))
+    overlap_cluster, overlap_id, n = overlap_cluster[order], overlap_id[order], n[order]
+    kept = _inherited(pd.Series(overlap_cluster), pd.Series(overlap_id))
+    inherited_id = np.full(n_clusters, -1, dtype=np.int64)
+    if kept:
+        kept_cluster, kept_id = np.array(kept, dtype=np.int64).T
+        inherited_id[kept_cluster] = kept_id
+    previous_ids = id_values.tolist()
+    ids = np.array([previous_ids[code] if code >= 0 else "" for code in inherited_id.tolist()], dtype=object)
+    taken = set(previous_ids)
+    fresh = np.flatnonzero(inherited_id < 0)
+    for cluster, anchor in zip(fresh.tolist(), anchors.take(fresh).tolist(), strict=True):
+        ids[cluster] = new_id(anchor, taken)
+        taken.add(ids[cluster])
     # An overlap whose previous id the cluster did not keep: the previous id split (kept elsewhere) or merged.
-    assigned = pd.Series(ids).reindex(overlap["label"]).to_numpy()
-    moved = overlap.assign(assigned=assigned)[assigned != overlap["customer_id"].to_numpy()]
+    moved = np.flatnonzero(inherited_id[overlap_cluster] != overlap_id)
+    kept_ids = set(inherited_id[inherited_id >= 0].tolist())
     changes: list[tuple] = [
-        (new, "split_from", old, int(n)) if old in used else (old, "merged_into", new, int(n))
-        for old, new, n in zip(*(moved[c].tolist() for c in ("customer_id", "assigned", "n")), strict=True)
+        (ids[cluster], "split_from", previous_ids[old], count)
+        if old in kept_ids
+        else (previous_ids[old], "merged_into", ids[cluster], count)
+        for cluster, old, count in zip(
+            overlap_cluster[moved].tolist(), overlap_id[moved].tolist(), n[moved].tolist(), strict=True
+        )
     ]
-    created = anchors.index.difference(overlap["label"])
-    retired = sorted(set(previous["customer_id"].tolist()) - set(overlap["customer_id"].tolist()))
+    created = np.flatnonzero(np.bincount(overlap_cluster, minlength=n_clusters) == 0)
+    retired = sorted(id_values[np.bincount(overlap_id, minlength=len(id_values)) == 0].tolist())
     events = changes + list(
-        zip([ids[label] for label in created], repeat("created"), repeat(None), sizes.loc[created].tolist())
+        zip(ids[created].tolist(), repeat("created"), repeat(None), sizes[created].tolist())
     )
     events += [(customer_id, "retired", None, 0) for customer_id in retired]
     frame = pd.DataFrame(events, columns=["customer_id", "event", "related_customer_id", "n_records"])
     # Each record's id, coded: one copy of each id rather than one per record (8.9M records, 1.1M ids).
-    label_values, codes = np.unique(labels, return_inverse=True)
-    return pd.Categorical.from_codes(codes, [ids[label] for label in label_values]), frame
+    return pd.Categorical.from_codes(clusters, ids.tolist()), frame
