@@ -15,6 +15,7 @@ from pipelines.matching.evidence import PROBABILITY, STRENGTH, exact_edges, mobi
 from pipelines.matching.graph import cluster, edges_frame
 from pipelines.matching.identity import assign_ids
 from pipelines.matching.model import MatchingModel, ScoredState, input_hashes
+from pipelines.matching.positions import key_positions
 from pipelines.matching.probabilistic import (
     BLOCKING_COLUMNS,
     PAIR_COLUMNS,
@@ -95,11 +96,10 @@ def _positions(pairs: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """Steward pairs (a_/b_ source_system, source_record_id) as record positions; unknown records dropped."""
     if pairs.empty:
         return pd.DataFrame({"left": np.array([], dtype=np.int64), "right": np.array([], dtype=np.int64)})
-    index = pd.Series(np.arange(len(keys)), index=keys.to_numpy())
-    left = record_keys(pairs, "a_").map(index)
-    right = record_keys(pairs, "b_").map(index)
-    known = left.notna() & right.notna()
-    return pd.DataFrame({"left": left[known].astype("int64"), "right": right[known].astype("int64")})
+    left = key_positions(keys, record_keys(pairs, "a_"))
+    right = key_positions(keys, record_keys(pairs, "b_"))
+    known = (left >= 0) & (right >= 0)
+    return pd.DataFrame({"left": left[known], "right": right[known]})
 
 
 def splink_candidates(records: pd.DataFrame, following: pd.Index) -> pd.DataFrame:
@@ -248,7 +248,7 @@ def _score(
     if state is None:
         scored = predict(frame, model, threads=threads)
         return _ordered(scored.pairs), scored.parameters, len(scored.pairs)
-    found = pd.Index(state.records["record_key"]).get_indexer(frame_keys)
+    found = key_positions(state.records["record_key"], frame_keys)
     stored = state.records["input_hash"].to_numpy()[found]
     unchanged = (found >= 0) & (stored == hashes.to_numpy())
     changed = frame.loc[~unchanged, "unique_id"]
@@ -259,16 +259,18 @@ def _score(
     scored = predict(frame[touched], model, threads=threads)
     fresh = scored.pairs
     fresh = fresh[fresh["unique_id_l"].isin(changed) | fresh["unique_id_r"].isin(changed)]
-    position = pd.Series(frame["unique_id"].to_numpy(), index=frame_keys.to_numpy())[unchanged]
-    left = state.pairs["a_record_key"].map(position)
-    right = state.pairs["b_record_key"].map(position)
-    both = left.notna() & right.notna()
+    # The stored pairs of two unchanged records, at those records' positions now.
+    unchanged_ids = frame["unique_id"].to_numpy()[unchanged]
+    left = key_positions(frame_keys[unchanged], state.pairs["a_record_key"])
+    right = key_positions(frame_keys[unchanged], state.pairs["b_record_key"])
+    both = (left >= 0) & (right >= 0)
+    left, right = unchanged_ids[left[both]], unchanged_ids[right[both]]
     kept = pd.DataFrame(
         {
-            "unique_id_l": np.minimum(left[both], right[both]).astype("int64"),
-            "unique_id_r": np.maximum(left[both], right[both]).astype("int64"),
-            "match_weight": state.pairs.loc[both, "match_weight"],
-            "match_probability": state.pairs.loc[both, "match_probability"],
+            "unique_id_l": np.minimum(left, right).astype("int64"),
+            "unique_id_r": np.maximum(left, right).astype("int64"),
+            "match_weight": state.pairs["match_weight"].to_numpy()[both],
+            "match_probability": state.pairs["match_probability"].to_numpy()[both],
         }
     )
     return _ordered(pd.concat([kept, fresh], ignore_index=True)), scored.parameters, len(fresh)
