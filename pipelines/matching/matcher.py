@@ -15,7 +15,7 @@ from pipelines.matching.evidence import PROBABILITY, STRENGTH, exact_edges, mobi
 from pipelines.matching.graph import cluster, edges_frame
 from pipelines.matching.identity import assign_ids
 from pipelines.matching.model import MatchingModel, ScoredState, input_hashes
-from pipelines.matching.positions import key_positions
+from pipelines.matching.positions import key_positions, pair_positions
 from pipelines.matching.probabilistic import (
     BLOCKING_COLUMNS,
     PAIR_COLUMNS,
@@ -96,8 +96,7 @@ def _positions(pairs: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """Steward pairs (a_/b_ source_system, source_record_id) as record positions; unknown records dropped."""
     if pairs.empty:
         return pd.DataFrame({"left": np.array([], dtype=np.int64), "right": np.array([], dtype=np.int64)})
-    left = key_positions(keys, record_keys(pairs, "a_"))
-    right = key_positions(keys, record_keys(pairs, "b_"))
+    left, right = pair_positions(keys, record_keys(pairs, "a_"), record_keys(pairs, "b_"))
     known = (left >= 0) & (right >= 0)
     return pd.DataFrame({"left": left[known], "right": right[known]})
 
@@ -261,8 +260,9 @@ def _score(
     fresh = fresh[fresh["unique_id_l"].isin(changed) | fresh["unique_id_r"].isin(changed)]
     # The stored pairs of two unchanged records, at those records' positions now.
     unchanged_ids = frame["unique_id"].to_numpy()[unchanged]
-    left = key_positions(frame_keys[unchanged], state.pairs["a_record_key"])
-    right = key_positions(frame_keys[unchanged], state.pairs["b_record_key"])
+    left, right = pair_positions(
+        frame_keys[unchanged], state.pairs["a_record_key"], state.pairs["b_record_key"]
+    )
     both = (left >= 0) & (right >= 0)
     left, right = unchanged_ids[left[both]], unchanged_ids[right[both]]
     kept = pd.DataFrame(

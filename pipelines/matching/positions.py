@@ -18,3 +18,9 @@ def key_positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:
     positions = np.full(len(wanted), -1, dtype=np.int64)
     positions[found["row"]] = found["position"]
     return positions
+
+
+def pair_positions(keys: pd.Series, left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """`key_positions` of both ends of a list of pairs, in one join."""
+    both = key_positions(keys, pd.concat([left, right], ignore_index=True))
+    return both[: len(left)], both[len(left) :]

@@ -27,20 +27,31 @@ touches as (
     group by 1, 2, 3, 4
 ),
 
-{#- A customer's last consent statement in each month with any: latest first, ties by source. -#}
-monthly_consents as (
+consent_events as (
     select
         customer_id,
         cast({{ dbt.date_trunc('month', 'event_date') }} as date) as consent_month,
+        event_at,
         consent_marketing,
         source_system,
-        source_record_id,
-        row_number() over (
-            partition by customer_id, cast({{ dbt.date_trunc('month', 'event_date') }} as date)
-            order by event_at desc, source_system desc, source_record_id desc
-        ) as _pick
+        source_record_id
     from events
     where consent_marketing is not null and event_date is not null
+),
+
+{#- A customer's last consent statement in each month with any: latest first, ties by source. -#}
+monthly_consents as (
+    select customer_id, consent_month, consent_marketing, source_system, source_record_id
+    from (
+        select
+            *,
+            row_number() over (
+                partition by customer_id, consent_month
+                order by event_at desc, source_system desc, source_record_id desc
+            ) as _pick
+        from consent_events
+    ) as ranked
+    where _pick = 1
 ),
 
 {#- Each touch month takes the customer's latest month with a statement up to and including it: touches and
@@ -52,7 +63,7 @@ touch_months as (
 timeline as (
     select customer_id, sample_month as month, 1 as is_touch from touch_months
     union all
-    select customer_id, consent_month as month, 0 as is_touch from monthly_consents where _pick = 1
+    select customer_id, consent_month as month, 0 as is_touch from monthly_consents
 ),
 
 consent_months as (
@@ -81,7 +92,6 @@ consent_statements as (
     inner join monthly_consents
         on consent_months.customer_id = monthly_consents.customer_id
         and consent_months.consent_month = monthly_consents.consent_month
-        and monthly_consents._pick = 1
 ),
 
 final as (
