@@ -238,7 +238,7 @@ def instrument_clustering() -> CallTimer:
     from pipelines.matching import matcher
 
     timer = CallTimer()
-    for name in ("cluster", "assign_ids", "_link_reasons"):
+    for name in ("cluster_exact", "merge_probabilistic", "assign_ids", "_link_reasons"):
         if callable(getattr(matcher, name, None)):
             setattr(matcher, name, timer.wrap(getattr(matcher, name)))
     return timer

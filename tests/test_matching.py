@@ -10,7 +10,13 @@ import pytest
 from pipelines.evaluate import score_clusters
 from pipelines.matching import records as records_module
 from pipelines.matching.evidence import exact_edges, owner_edges, resolve_vins
-from pipelines.matching.graph import cluster, edges_frame
+from pipelines.matching.graph import (
+    cluster,
+    cluster_exact,
+    edges_frame,
+    merge_probabilistic,
+    resident_id_codes,
+)
 from pipelines.matching.identity import assign_ids
 from pipelines.matching.matcher import (
     MATCH_CATEGORICAL,
@@ -54,6 +60,21 @@ def test_cannot_link_beats_exact_evidence():
     labels, stats = cluster(3, exact([(0, 1), (1, 2)]), exact([]), pd.Series([None] * 3), cannot, 10)
     assert labels[0] != labels[2]
     assert stats.refused_cannot_link == 1
+
+
+def test_probabilistic_merges_see_the_whole_exact_clusters():
+    # 0-1 and 2-3 are exact clusters; the ids (0 and 3) and the cannot-link (0 and 4) sit on records
+    # no probabilistic edge touches, and still refuse the merges their clusters would make
+    ids = resident_id_codes(pd.Series(["110101199003071234", None, None, "310101198001011234", None, None]))
+    cannot = pd.DataFrame({"left": [4], "right": [0]})
+    exact_labels, exact_stats = cluster_exact(6, exact([(0, 1), (2, 3)]), ids, cannot)
+    assert exact_labels.tolist() == [0, 0, 1, 1, 2, 3]  # numbered in the order of their first record
+    probable = edges_frame([1, 1, 4], [2, 4, 5], "probabilistic", 0.95, [9.0, 8.0, 7.0])
+    labels, stats = merge_probabilistic(exact_labels, exact_stats, probable, ids, cannot, 10)
+    assert labels.tolist() == [0, 0, 1, 1, 2, 2]
+    assert (stats.refused_conflicting_ids, stats.refused_cannot_link, stats.accepted) == (1, 1, 1)
+    assert stats.refused_pairs == [(1, 2, "probabilistic"), (1, 4, "probabilistic")]
+    assert exact_stats.accepted == 0 and exact_stats.refused_pairs == []
 
 
 def test_size_guard_stops_probabilistic_growth_only():

@@ -8,7 +8,7 @@ the unconstrained bulk) cannot, so the refusing part is written here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,7 @@ class MergeStats:
     refused_pairs: list[tuple[int, int, str]] = field(default_factory=list)
 
 
-def _id_codes(person_ids: pd.Series) -> np.ndarray:
+def resident_id_codes(person_ids: pd.Series) -> np.ndarray:
     """Each record's resident id as an integer code (equal ids, equal codes), -1 where it has none."""
     return pd.factorize(person_ids.to_numpy(), use_na_sentinel=True)[0].astype(np.int64)
 
@@ -61,6 +61,11 @@ def _distinct_pairs(groups: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, 
     width = int(codes.max()) + 1 if has.any() else 1
     pairs = np.unique(groups[has].astype(np.int64) * width + codes[has])
     return pairs // width, pairs % width
+
+
+def _first_record_order(labels: np.ndarray) -> np.ndarray:
+    """The same clusters labelled 0, 1, ... in the order of their first record, whatever made them."""
+    return pd.factorize(labels)[0].astype(np.int64)
 
 
 class _Clusters:
@@ -126,9 +131,21 @@ class _Clusters:
             parent = grandparent
 
 
-def _greedy(clusters: _Clusters, edges: pd.DataFrame, max_size: int | None, stats: MergeStats) -> None:
+def _greedy(
+    clusters: _Clusters, edges: pd.DataFrame, local: np.ndarray, max_size: int | None, stats: MergeStats
+) -> None:
+    """Edges strongest first; `local` maps a record to its position in `clusters`."""
     ordered = edges.sort_values(["strength", "left", "right"], ascending=[False, True, True], kind="stable")
-    for left, right, reason in zip(ordered["left"], ordered["right"], ordered["reason"], strict=True):
+    lefts, rights = ordered["left"].to_numpy(), ordered["right"].to_numpy()
+    ends = zip(
+        local[lefts].tolist(),
+        local[rights].tolist(),
+        lefts.tolist(),
+        rights.tolist(),
+        ordered["reason"].tolist(),
+        strict=True,
+    )
+    for left, right, record_left, record_right, reason in ends:
         ra, rb = clusters.find(left), clusters.find(right)
         if ra == rb:
             continue
@@ -139,7 +156,82 @@ def _greedy(clusters: _Clusters, edges: pd.DataFrame, max_size: int | None, stat
             continue
         setattr(stats, f"refused_{refusal}", getattr(stats, f"refused_{refusal}") + 1)
         if len(stats.refused_pairs) < 1000:
-            stats.refused_pairs.append((int(left), int(right), reason))
+            stats.refused_pairs.append((record_left, record_right, reason))
+
+
+def _constrained_merge(
+    labels: np.ndarray,
+    edges: pd.DataFrame,
+    id_codes: np.ndarray,
+    cannot: dict[int, set[int]],
+    max_size: int | None,
+    stats: MergeStats,
+) -> np.ndarray:
+    """`edges` merged strongest first into the clusters `labels` gives, each merge refused on conflicting
+    ids, a cannot-link or the size guard. Only the records of clusters an edge touches are loaded."""
+    n = len(labels)
+    if edges.empty:
+        return _first_record_order(labels)
+    ends = np.concatenate([edges["left"].to_numpy(), edges["right"].to_numpy()])
+    records = np.flatnonzero(np.isin(labels, np.unique(labels[ends])))
+    local = np.full(n, -1, dtype=np.int64)
+    local[records] = np.arange(len(records))
+    # a partner outside the loaded clusters stays in its own, which no merge here can reach
+    partners = {
+        int(local[record]): {int(local[p]) for p in others if local[p] >= 0}
+        for record, others in cannot.items()
+        if local[record] >= 0
+    }
+    clusters = _Clusters(labels[records], id_codes[records], partners)
+    _greedy(clusters, edges, local, max_size, stats)
+    merged = labels.astype(np.int64)
+    merged[records] = int(merged.max()) + 1 + clusters.labels()
+    return _first_record_order(merged)
+
+
+def _cannot_partners(cannot_link: pd.DataFrame) -> dict[int, set[int]]:
+    cannot: dict[int, set[int]] = {}
+    for a, b in zip(cannot_link["left"], cannot_link["right"], strict=True):
+        cannot.setdefault(int(a), set()).add(int(b))
+        cannot.setdefault(int(b), set()).add(int(a))
+    return cannot
+
+
+def cluster_exact(
+    n: int, exact: pd.DataFrame, id_codes: np.ndarray, cannot_link: pd.DataFrame
+) -> tuple[np.ndarray, MergeStats]:
+    """Labels for n records on exact evidence alone (clusters numbered in the order of their first record).
+    Exact edges join freely unless their component holds a conflict, which is then rebuilt edge by edge,
+    strongest first."""
+    stats = MergeStats()
+    cannot = _cannot_partners(cannot_link)
+    bulk = components(n, exact)
+    component_of_pair, _ = _distinct_pairs(bulk, id_codes)
+    conflicted = set(np.flatnonzero(np.bincount(component_of_pair) > 1).tolist())
+    for a, b in cannot.items():
+        conflicted.update(int(bulk[a]) for p in b if bulk[p] == bulk[a])
+    in_conflict = np.isin(bulk, list(conflicted))
+    start = np.where(in_conflict, np.arange(n) + bulk.max() + 1, bulk)
+    rebuilt = exact[in_conflict[exact["left"].to_numpy()]]
+    return _constrained_merge(start, rebuilt, id_codes, cannot, None, stats), stats
+
+
+def merge_probabilistic(
+    exact_labels: np.ndarray,
+    exact_stats: MergeStats,
+    probabilistic: pd.DataFrame,
+    id_codes: np.ndarray,
+    cannot_link: pd.DataFrame,
+    max_probabilistic_size: int,
+) -> tuple[np.ndarray, MergeStats]:
+    """Probabilistic edges merged strongest first, under the size guard, into the clusters `cluster_exact`
+    made (its labels and stats, which are not changed): the same clusters as clustering all edges at once,
+    without clustering the exact evidence again."""
+    stats = replace(exact_stats, refused_pairs=list(exact_stats.refused_pairs))
+    cannot = _cannot_partners(cannot_link)
+    return _constrained_merge(
+        exact_labels, probabilistic, id_codes, cannot, max_probabilistic_size, stats
+    ), stats
 
 
 def cluster(
@@ -150,22 +242,7 @@ def cluster(
     cannot_link: pd.DataFrame,
     max_probabilistic_size: int,
 ) -> tuple[np.ndarray, MergeStats]:
-    """Labels for n records. Exact edges join freely unless their component holds a conflict, which is then
-    rebuilt edge by edge, strongest first; probabilistic edges merge strongest first under the size guard."""
-    stats = MergeStats()
-    cannot: dict[int, set[int]] = {}
-    for a, b in zip(cannot_link["left"], cannot_link["right"], strict=True):
-        cannot.setdefault(int(a), set()).add(int(b))
-        cannot.setdefault(int(b), set()).add(int(a))
-    bulk = components(n, exact)
-    id_codes = _id_codes(person_ids)
-    component_of_pair, _ = _distinct_pairs(bulk, id_codes)
-    conflicted = set(np.flatnonzero(np.bincount(component_of_pair) > 1).tolist())
-    for a, b in cannot.items():
-        conflicted.update(int(bulk[a]) for p in b if bulk[p] == bulk[a])
-    in_conflict = np.isin(bulk, list(conflicted))
-    start = np.where(in_conflict, np.arange(n) + bulk.max() + 1, bulk)
-    clusters = _Clusters(start, id_codes, cannot)
-    _greedy(clusters, exact[in_conflict[exact["left"].to_numpy()]], None, stats)
-    _greedy(clusters, probabilistic, max_probabilistic_size, stats)
-    return clusters.labels(), stats
+    """Labels for n records: `cluster_exact`, then `merge_probabilistic`."""
+    id_codes = resident_id_codes(person_ids)
+    labels, stats = cluster_exact(n, exact, id_codes, cannot_link)
+    return merge_probabilistic(labels, stats, probabilistic, id_codes, cannot_link, max_probabilistic_size)

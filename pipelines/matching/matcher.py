@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.matching.evidence import PROBABILITY, STRENGTH, exact_edges, mobile_only_edges, resolve_vins
-from pipelines.matching.graph import cluster, edges_frame
+from pipelines.matching.graph import cluster_exact, edges_frame, merge_probabilistic, resident_id_codes
 from pipelines.matching.identity import assign_ids
 from pipelines.matching.model import MatchingModel, ScoredState, input_hashes
 from pipelines.matching.positions import key_positions, pair_positions
@@ -149,10 +149,10 @@ def match(
     person_ids = records["id_number"].where(
         records["id_is_valid"] & records["id_kind"].isin(CONFLICT_ID_KINDS)
     )
-    no_edges = edges_frame([], [], "none", 0.0, 0.0)
-    first_labels, _ = cluster(n, exact, no_edges, person_ids, cannot, MAX_PROBABILISTIC_CLUSTER)
+    id_codes = resident_id_codes(person_ids)
+    first_labels, _ = cluster_exact(n, exact, id_codes, cannot)
     exact = pd.concat([exact, mobile_only_edges(records, first_labels, following)], ignore_index=True)
-    exact_labels, _ = cluster(n, exact, no_edges, person_ids, cannot, MAX_PROBABILISTIC_CLUSTER)
+    exact_labels, exact_stats = cluster_exact(n, exact, id_codes, cannot)
 
     candidates = splink_candidates(records, following)
     trained = model is None
@@ -180,7 +180,9 @@ def match(
         linked["match_probability"],
         linked["match_weight"],
     )
-    labels, merge_stats = cluster(n, exact, probabilistic, person_ids, cannot, MAX_PROBABILISTIC_CLUSTER)
+    labels, merge_stats = merge_probabilistic(
+        exact_labels, exact_stats, probabilistic, id_codes, cannot, MAX_PROBABILISTIC_CLUSTER
+    )
 
     reason, probability = _link_reasons(n, labels, [exact, probabilistic])
     exact_count = len(exact)
