@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines.matching.graph import edges_frame
+from pipelines.matching.graph import edges_frame, text_codes
 
 OWNERSHIP_SOURCES = ("dealer_sales", "vehicle_registrations")
 VEHICLE_EVENT_SOURCES = ("service_orders", "call_center")
@@ -44,12 +44,18 @@ PROBABILITY = {
 }
 
 
-def _star(mask: pd.Series, keys: pd.Series, reason: str) -> pd.DataFrame:
-    """Edges from the first record of each key group (among `mask`) to the others: enough to connect it."""
-    frame = pd.DataFrame({"pos": keys.index[mask], "key": keys[mask].to_numpy()}).dropna()
-    first = frame.groupby("key")["pos"].transform("min")
-    linked = frame[frame["pos"] != first]
-    return edges_frame(first[linked.index], linked["pos"], reason, PROBABILITY[reason], STRENGTH[reason])
+def _star(mask: pd.Series | np.ndarray, keys: np.ndarray, reason: str) -> pd.DataFrame:
+    """Edges from the first record of each key group (among `mask`, keys as `text_codes`) to the others:
+    enough to connect it."""
+    pos = np.flatnonzero(np.asarray(mask, dtype=bool) & (keys >= 0))
+    first = pd.Series(pos).groupby(keys[pos]).transform("min").to_numpy()
+    linked = pos != first
+    return edges_frame(first[linked], pos[linked], reason, PROBABILITY[reason], STRENGTH[reason])
+
+
+def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One code per distinct pair of codes, -1 where either is missing."""
+    return np.where((a >= 0) & (b >= 0), a * (int(b.max(initial=0)) + 1) + b, -1)
 
 
 def resolve_vins(records: pd.DataFrame) -> pd.Series:
@@ -76,28 +82,39 @@ def owner_edges(records: pd.DataFrame, vehicle_vin: pd.Series) -> pd.DataFrame:
     anchored on the first record that shows it. A record without a plate falls in the period in force on
     its date. Within a period every record follows its owner (a fleet car's drivers follow the company).
     """
-    dated_sales = records["source_system"].isin(OWNERSHIP_SOURCES) & records["vin"].notna()
-    dated_sales &= records["event_date"].notna()
-    starts = records.loc[dated_sales, ["vin", "event_date"]]
-    starts = starts.reset_index(names="owner_pos")[["owner_pos", "vin", "event_date"]].rename(
-        columns={"vin": "vehicle_vin"}
+    return _owner_edges(records, text_codes(vehicle_vin))
+
+
+def _owner_edges(records: pd.DataFrame, vin_codes: np.ndarray) -> pd.DataFrame:
+    """`owner_edges` on the resolved VINs' codes (a sale's or registration's own VIN is its resolved one)."""
+    dated = records["event_date"].notna().to_numpy() & (vin_codes >= 0)
+    dated_sales = dated & records["source_system"].isin(OWNERSHIP_SOURCES).to_numpy()
+    dated_sales &= records["vin"].notna().to_numpy()
+    starts = pd.DataFrame(
+        {
+            "owner_pos": np.flatnonzero(dated_sales),
+            "vehicle_vin": vin_codes[dated_sales],
+            "event_date": records["event_date"].to_numpy()[dated_sales],
+        }
     )
-    # Only the columns used are filtered: a take over all 21 columns of the records costs more than the rest.
-    events = records[["source_system", "plate", "event_date"]].assign(vehicle_vin=vehicle_vin)
-    events = events[
-        events["source_system"].isin(VEHICLE_EVENT_SOURCES)
-        & events["vehicle_vin"].notna()
-        & events["event_date"].notna()
-    ].reset_index(names="pos")[["pos", "vehicle_vin", "plate", "event_date"]]
+    on_events = dated & records["source_system"].isin(VEHICLE_EVENT_SOURCES).to_numpy()
+    events = pd.DataFrame(
+        {
+            "pos": np.flatnonzero(on_events),
+            "vehicle_vin": vin_codes[on_events],
+            "plate": text_codes(records["plate"])[on_events],
+            "event_date": records["event_date"].to_numpy()[on_events],
+        }
+    )
     if events.empty:
         return edges_frame([], [], "vehicle_owner", 0.0, 0.0)
-    plated = events.dropna(subset=["plate"]).sort_values(["event_date", "pos"])
+    plated = events[events["plate"] >= 0].sort_values(["event_date", "pos"])
     periods = plated.drop_duplicates(["vehicle_vin", "plate"]).rename(columns={"pos": "anchor_pos"})
     periods["period"] = periods.groupby("vehicle_vin").cumcount()
     periods = periods[["vehicle_vin", "plate", "anchor_pos", "period", "event_date"]]
     with_plate = events.merge(periods.drop(columns="event_date"), on=["vehicle_vin", "plate"], how="inner")
     without_plate = pd.merge_asof(
-        events[events["plate"].isna()].sort_values("event_date"),
+        events[events["plate"] < 0].sort_values("event_date"),
         periods.drop(columns="plate").sort_values("event_date"),
         on="event_date",
         by="vehicle_vin",
@@ -130,31 +147,34 @@ def owner_edges(records: pd.DataFrame, vehicle_vin: pd.Series) -> pd.DataFrame:
 
 def exact_edges(records: pd.DataFrame, vehicle_vin: pd.Series) -> tuple[pd.DataFrame, pd.Index]:
     """All exact edges, and the positions of records that follow their car's owner (no keys of their own)."""
-    owner = owner_edges(records, vehicle_vin)
+    vin_codes = text_codes(vehicle_vin)
+    owner = _owner_edges(records, vin_codes)
     following = pd.Index(owner["right"].unique())
     own = ~records.index.isin(following)
     # A fleet driver's name and mobile on a company car's records reach the driver's other contacts.
     fleet = owner["left"].map(records["party_type"]).eq("company")
     driving_for_company = records.index.isin(owner.loc[fleet, "right"])
-    person = records["party_type"].eq("person")
+    person = records["party_type"].eq("person").to_numpy()
     company = ~person
     valid_id = records["id_is_valid"] & records["id_number"].notna()
-    named = records["is_full_name"] & records["name_key"].notna()
+    named = (records["is_full_name"] & records["name_key"].notna()).to_numpy()
+    name_key = text_codes(records["name_key"])
+    own_vin = np.where(records["vin"].notna().to_numpy(), vin_codes, -1)
     parts = [
         owner,
-        _star(valid_id, records["id_number"], "id"),
+        _star(valid_id, text_codes(records["id_number"]), "id"),
         _star(
             (own | driving_for_company) & named & person,
-            records["mobile"] + "|" + records["name_key"],
+            _pair_codes(text_codes(records["mobile"]), name_key),
             "mobile_name",
         ),
         _star(
-            records["source_system"].isin(OWNERSHIP_SOURCES) & named,
-            records["vin"] + "|" + records["name_key"],
+            records["source_system"].isin(OWNERSHIP_SOURCES).to_numpy() & named,
+            _pair_codes(own_vin, name_key),
             "vin_name",
         ),
-        _star(company & named & own, records["name"], "company_name"),
-        _star(own & person, records["email"], "email"),
+        _star(company & named & own, text_codes(records["name"]), "company_name"),
+        _star(own & person, text_codes(records["email"]), "email"),
     ]
     return pd.concat(parts, ignore_index=True), following
 
@@ -163,22 +183,37 @@ def mobile_only_edges(records: pd.DataFrame, labels: np.ndarray, following: pd.I
     """A record with a mobile but no full name joins the single customer whose named records hold that
     mobile (and the same surname, when the record gives one); a phone shared by several customers is
     ambiguous and links nobody."""
-    has_mobile = records["mobile"].notna() & records["party_type"].eq("person")
-    columns = ["mobile", "surname"]
-    named = records.loc[has_mobile & records["is_full_name"], columns].assign(
-        label=labels[has_mobile & records["is_full_name"]]
+    person = records["party_type"].eq("person").to_numpy()
+    mobile = text_codes(records["mobile"])
+    full = records["is_full_name"].to_numpy(dtype=bool)
+    has_mobile = (mobile >= 0) & person
+    surname = text_codes(records["surname"])
+    named = pd.DataFrame(
+        {
+            "mobile": mobile[has_mobile & full],
+            "surname": surname[has_mobile & full],
+            "label": labels[has_mobile & full],
+        },
+        index=np.flatnonzero(has_mobile & full),
     )
-    nameless = records.loc[has_mobile & ~records["is_full_name"] & ~records.index.isin(following), columns]
-    if named.empty or nameless.empty:
+    nameless_at = np.flatnonzero(has_mobile & ~full & ~records.index.isin(following))
+    if named.empty or not len(nameless_at):
         return edges_frame([], [], "mobile_only", 0.0, 0.0)
     holders = (
         named.reset_index(names="holder_pos").groupby(["mobile", "label"], as_index=False)["holder_pos"].min()
     )
-    joined = nameless.reset_index(names="pos")[["pos", "mobile", "surname"]].merge(holders, on="mobile")
+    nameless = pd.DataFrame(
+        {"pos": nameless_at, "mobile": mobile[nameless_at], "surname": surname[nameless_at]}
+    )
+    joined = nameless.merge(holders, on="mobile")
     # A nameless record giving a surname joins only a holder whose named records carry that surname.
-    surnames = named[["mobile", "label", "surname"]].dropna().drop_duplicates().assign(same_surname=True)
+    surnames = (
+        named.loc[named["surname"] >= 0, ["mobile", "label", "surname"]]
+        .drop_duplicates()
+        .assign(same_surname=True)
+    )
     joined = joined.merge(surnames, on=["mobile", "label", "surname"], how="left")
-    joined = joined[joined["surname"].isna() | joined["same_surname"].eq(True)]
+    joined = joined[(joined["surname"] < 0) | joined["same_surname"].eq(True)]
     unique = joined[joined.groupby("pos")["label"].transform("nunique") == 1].drop_duplicates("pos")
     return edges_frame(
         unique["holder_pos"],

@@ -50,9 +50,15 @@ class MergeStats:
     refused_pairs: list[tuple[int, int, str]] = field(default_factory=list)
 
 
+def text_codes(values: pd.Series) -> np.ndarray:
+    """Each value as an integer code (equal values, equal codes), -1 where missing: records are grouped and
+    joined on these instead of on millions of strings."""
+    return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
+
+
 def resident_id_codes(person_ids: pd.Series) -> np.ndarray:
     """Each record's resident id as an integer code (equal ids, equal codes), -1 where it has none."""
-    return pd.factorize(person_ids.to_numpy(), use_na_sentinel=True)[0].astype(np.int64)
+    return text_codes(person_ids)
 
 
 def _distinct_pairs(groups: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
