@@ -153,6 +153,19 @@ def test_resold_car_and_fleet_driver_go_to_the_owner_of_the_day():
     assert (2, 4) in linked
 
 
+def test_a_vin_is_resolved_from_a_unique_last_six_or_a_plate_that_names_one_car():
+    records = pd.DataFrame(
+        {
+            "vin": ["LSGJA52U8CH000001", "LSGJA52U8DH000002", "LSGJA52U8EH000002", None, None, None, None],
+            "vin_last6": [None, None, None, "000001", "000002", None, None],
+            "plate": ["沪A12345", "沪B00001", "沪B00001", None, None, "沪A12345", "沪B00001"],
+        }
+    )
+    vins = resolve_vins(records).astype(object).where(lambda v: v.notna(), None).tolist()
+    # 000001 names one car, 000002 ends two; 沪A12345 was seen on one car, 沪B00001 on two
+    assert vins == [*records["vin"][:3], "LSGJA52U8CH000001", None, "LSGJA52U8CH000001", None]
+
+
 def test_link_reason_is_the_strongest_accepted_edge_first_end_first():
     labels = np.array([0, 0, 0, 0, 1])
     exact_edges_ = pd.concat(

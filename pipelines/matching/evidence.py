@@ -60,18 +60,22 @@ def _pair_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def resolve_vins(records: pd.DataFrame) -> pd.Series:
     """The full VIN a record is about: its own, or a unique match of its last six characters or its plate."""
-    vin = records["vin"].copy()
-    known = pd.Series(records["vin"].dropna().unique())
-    by_last6 = known.groupby(known.str[-6:]).agg(["first", "size"])
-    unique_last6 = by_last6.loc[by_last6["size"] == 1, "first"]
-    need = vin.isna() & records["vin_last6"].notna()
-    vin[need] = records.loc[need, "vin_last6"].map(unique_last6)
-    with_plate = records.loc[records["plate"].notna() & records["vin"].notna(), ["plate", "vin"]]
-    plate_vins = with_plate.groupby("plate")["vin"].agg(["first", "nunique"])
-    unique_plate = plate_vins.loc[plate_vins["nunique"] == 1, "first"]
-    need = vin.isna() & records["plate"].notna()
-    vin[need] = records.loc[need, "plate"].map(unique_plate)
-    return vin
+    codes, known = pd.factorize(records["vin"], use_na_sentinel=True)
+    last6 = pd.Series(known).str[-6:]
+    unique_last6 = pd.Series(np.arange(len(known)), index=last6)[~last6.duplicated(keep=False).to_numpy()]
+    need = (codes < 0) & records["vin_last6"].notna().to_numpy()
+    codes[need] = records["vin_last6"][need].map(unique_last6).fillna(-1).to_numpy(dtype=np.int64)
+    plates = text_codes(records["plate"])
+    seen = pd.DataFrame({"plate": plates, "vin": codes}).iloc[
+        np.flatnonzero((plates >= 0) & records["vin"].notna().to_numpy())
+    ]
+    seen = seen.drop_duplicates()
+    single = seen[~seen["plate"].duplicated(keep=False)]
+    plate_vin = np.full(plates.max(initial=-1) + 1, -1, dtype=np.int64)
+    plate_vin[single["plate"].to_numpy()] = single["vin"].to_numpy()
+    need = (codes < 0) & (plates >= 0)
+    codes[need] = plate_vin[plates[need]]
+    return pd.Series(known.take(codes, allow_fill=True, fill_value=None), index=records.index, name="vin")
 
 
 def owner_edges(records: pd.DataFrame, vehicle_vin: pd.Series) -> pd.DataFrame:
