@@ -1,7 +1,9 @@
 """How the platform runs itself, as the code location declares it; and the plots the UI shows."""
 
 import base64
+import shutil
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -9,6 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 from dagster_dbt import DbtCliResource
+from dagster_dbt.core import resource as resource_module
 
 from pipelines import publish as publish_module
 from pipelines.automation import FULL_REBUILD_TAG, TRANSIENT_RETRY, RebuildAwareDbt
@@ -108,6 +111,21 @@ def test_dbt_runs_without_an_in_process_adapter():
     )
     invocation = dbt.cli(["--version"], raise_on_error=True).wait()
     assert invocation.is_successful() and invocation.adapter is None
+
+
+def test_dbt_version_comes_from_the_environment_without_running_dbt(monkeypatch: pytest.MonkeyPatch):
+    # dagster-dbt's own answer runs `dbt --version`; this environment's dbt-core must give the same one
+    assert isinstance(DbtCliResource.__dict__["_cli_version"], cached_property)
+    dbt = RebuildAwareDbt(
+        project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+    )
+    ran = DbtCliResource._cli_version.func(dbt)
+    monkeypatch.setattr(resource_module, "check_output", lambda *a, **k: pytest.fail("dbt --version was run"))
+    assert dbt._cli_version == ran
+    # another dbt than the one beside this interpreter still gets asked
+    elsewhere = RebuildAwareDbt(project_dir=str(DBT_PROJECT_DIR), dbt_executable=shutil.which("true"))
+    monkeypatch.setattr(resource_module, "check_output", lambda *a, **k: b"Core:\n  - installed: 2.0.1\n")
+    assert elsewhere._cli_version.major == 2
 
 
 def test_cluster_sizes_and_match_statistics():
