@@ -21,23 +21,14 @@ import numpy as np
 import pandas as pd
 
 from pipelines.matching.evidence import exact_edges, mobile_only_edges, resolve_vins
-from pipelines.matching.graph import cluster_exact, resident_id_codes
-from pipelines.matching.matcher import CONFLICT_ID_KINDS, MATCH_CATEGORICAL, MATCH_COLUMNS, in_key_order
-from pipelines.tables import DuckDBTables, plain_text
+from pipelines.matching.graph import cluster_exact
+from pipelines.matching.matcher import identifying_records, read_match_records, resident_id_codes
+from pipelines.tables import DuckDBTables
 
 
 def read_records(warehouse: Path) -> pd.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        records = DuckDBTables(con).read(
-            "intermediate",
-            "int_party_records_conformed",
-            where={"identifies_customer": True},
-            columns=MATCH_COLUMNS,
-            categorical=MATCH_CATEGORICAL,
-        )
-    if not in_key_order(records):
-        records = records.sort_values(["source_system", "source_record_id"], key=plain_text)
-    return records.reset_index(drop=True)
+        return identifying_records(read_match_records(DuckDBTables(con)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,10 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     records = read_records(args.warehouse)
     n = len(records)
-    person_ids = records["id_number"].where(
-        records["id_is_valid"] & records["id_kind"].isin(CONFLICT_ID_KINDS)
-    )
-    id_codes = resident_id_codes(person_ids)
+    id_codes = resident_id_codes(records)
     no_cannot_link = pd.DataFrame(
         {"left": np.array([], dtype=np.int64), "right": np.array([], dtype=np.int64)}
     )

@@ -15,7 +15,7 @@ from pipelines.matching.graph import (
     cluster_exact,
     edges_frame,
     merge_probabilistic,
-    resident_id_codes,
+    text_codes,
 )
 from pipelines.matching.identity import assign_ids
 from pipelines.matching.matcher import (
@@ -24,6 +24,7 @@ from pipelines.matching.matcher import (
     _link_reasons,
     in_key_order,
     match,
+    read_match_records,
     record_keys,
     splink_candidates,
 )
@@ -65,7 +66,7 @@ def test_cannot_link_beats_exact_evidence():
 def test_probabilistic_merges_see_the_whole_exact_clusters():
     # 0-1 and 2-3 are exact clusters; the ids (0 and 3) and the cannot-link (0 and 4) sit on records
     # no probabilistic edge touches, and still refuse the merges their clusters would make
-    ids = resident_id_codes(pd.Series(["110101199003071234", None, None, "310101198001011234", None, None]))
+    ids = text_codes(pd.Series(["110101199003071234", None, None, "310101198001011234", None, None]))
     cannot = pd.DataFrame({"left": [4], "right": [0]})
     exact_labels, exact_stats = cluster_exact(6, exact([(0, 1), (2, 3)]), ids, cannot)
     assert exact_labels.tolist() == [0, 0, 1, 1, 2, 3]  # numbered in the order of their first record
@@ -361,13 +362,7 @@ def test_records_read_as_categoricals_match_as_text(built: Built, sample_records
     """The matching asset reads the few-valued columns as categoricals, which also sort by first
     appearance rather than as text: the same records, shuffled and coded, give the same results."""
     with duckdb.connect(str(built.warehouse), read_only=True) as con:
-        coded = DuckDBTables(con).read(
-            "intermediate",
-            "int_party_records_conformed",
-            where={"identifies_customer": True},
-            columns=MATCH_COLUMNS,
-            categorical=MATCH_CATEGORICAL,
-        )
+        coded = read_match_records(DuckDBTables(con))
     assert all(isinstance(coded[column].dtype, pd.CategoricalDtype) for column in MATCH_CATEGORICAL)
     shuffled = coded.sample(frac=1, random_state=7)
     assert not in_key_order(shuffled)

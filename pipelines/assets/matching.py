@@ -8,7 +8,7 @@ import pandas as pd
 
 from pipelines.automation import is_full_rebuild
 from pipelines.matching.backends import splink_on_spark
-from pipelines.matching.matcher import MATCH_CATEGORICAL, MATCH_COLUMNS, match
+from pipelines.matching.matcher import match, read_match_records
 from pipelines.matching.model import (
     MODEL_TABLE,
     SCORED_PAIRS_TABLE,
@@ -186,13 +186,7 @@ def int_party_records_clustered(
         with splink_on_spark(getattr(tables, "spark", None)):
             # The records are read in the call, so that they are freed before the results are written.
             result = match(
-                tables.read(
-                    SCHEMA,
-                    "int_party_records_conformed",
-                    where={"identifies_customer": True},
-                    columns=MATCH_COLUMNS,
-                    categorical=MATCH_CATEGORICAL,
-                ),
+                read_match_records(tables),
                 previous,
                 must,
                 cannot,

@@ -56,11 +56,6 @@ def text_codes(values: pd.Series) -> np.ndarray:
     return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
 
 
-def resident_id_codes(person_ids: pd.Series) -> np.ndarray:
-    """Each record's resident id as an integer code (equal ids, equal codes), -1 where it has none."""
-    return text_codes(person_ids)
-
-
 def _distinct_pairs(groups: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct (group, code) pairs of the records with a code, sorted by group then code."""
     has = codes >= 0
@@ -249,6 +244,6 @@ def cluster(
     max_probabilistic_size: int,
 ) -> tuple[np.ndarray, MergeStats]:
     """Labels for n records: `cluster_exact`, then `merge_probabilistic`."""
-    id_codes = resident_id_codes(person_ids)
+    id_codes = text_codes(person_ids)
     labels, stats = cluster_exact(n, exact, id_codes, cannot_link)
     return merge_probabilistic(labels, stats, probabilistic, id_codes, cannot_link, max_probabilistic_size)

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.matching.evidence import PROBABILITY, STRENGTH, exact_edges, mobile_only_edges, resolve_vins
-from pipelines.matching.graph import cluster_exact, edges_frame, merge_probabilistic, resident_id_codes
+from pipelines.matching.graph import cluster_exact, edges_frame, merge_probabilistic, text_codes
 from pipelines.matching.identity import assign_ids
 from pipelines.matching.model import MatchingModel, ScoredState, input_hashes
 from pipelines.matching.positions import key_positions, pair_positions
@@ -26,7 +26,7 @@ from pipelines.matching.probabilistic import (
     train,
     weight_to_probability,
 )
-from pipelines.tables import plain_text
+from pipelines.tables import Tables, plain_text
 
 # Probabilistic merges may not grow a cluster past this many records (giant-cluster guard).
 MAX_PROBABILISTIC_CLUSTER = 200
@@ -92,6 +92,35 @@ def in_key_order(frame: pd.DataFrame) -> bool:
     return bool(pc.all(ordered, skip_nulls=False).as_py())
 
 
+def read_match_records(tables: Tables) -> pd.DataFrame:
+    """The conformed records that identify a customer, with the columns matching uses (the few-valued ones
+    as categoricals), as the matching asset reads them."""
+    return tables.read(
+        "intermediate",
+        "int_party_records_conformed",
+        where={"identifies_customer": True},
+        columns=MATCH_COLUMNS,
+        categorical=MATCH_CATEGORICAL,
+    )
+
+
+def identifying_records(conformed: pd.DataFrame) -> pd.DataFrame:
+    """The records that identify a customer, in key order and numbered from 0: the positions edges use."""
+    identifying = conformed["identifies_customer"]
+    records = conformed if identifying.all() else conformed[identifying]
+    if not in_key_order(records):
+        records = records.sort_values(["source_system", "source_record_id"], key=plain_text)
+    return records.reset_index(drop=True)
+
+
+def resident_id_codes(records: pd.DataFrame) -> np.ndarray:
+    """Each record's valid resident id or credit code as an integer code, -1 where it has none: records
+    with two different ones are never joined."""
+    return text_codes(
+        records["id_number"].where(records["id_is_valid"] & records["id_kind"].isin(CONFLICT_ID_KINDS))
+    )
+
+
 def _positions(pairs: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """Steward pairs (a_/b_ source_system, source_record_id) as record positions; unknown records dropped."""
     if pairs.empty:
@@ -125,11 +154,7 @@ def match(
 
     With a `model`, pairs are scored with it (and `state`, scored under the same model, spares the pairs
     of unchanged records); without one, a model is trained on these records first."""
-    identifying = conformed["identifies_customer"]
-    records = conformed if identifying.all() else conformed[identifying]
-    if not in_key_order(records):
-        records = records.sort_values(["source_system", "source_record_id"], key=plain_text)
-    records = records.reset_index(drop=True)
+    records = identifying_records(conformed)
     n = len(records)
     keys = record_keys(records)
     vehicle_vin = resolve_vins(records)
@@ -146,10 +171,7 @@ def match(
         ],
         ignore_index=True,
     )
-    person_ids = records["id_number"].where(
-        records["id_is_valid"] & records["id_kind"].isin(CONFLICT_ID_KINDS)
-    )
-    id_codes = resident_id_codes(person_ids)
+    id_codes = resident_id_codes(records)
     first_labels, _ = cluster_exact(n, exact, id_codes, cannot)
     exact = pd.concat([exact, mobile_only_edges(records, first_labels, following)], ignore_index=True)
     exact_labels, exact_stats = cluster_exact(n, exact, id_codes, cannot)
