@@ -3,6 +3,7 @@ event on or after a snapshot's as_of_date has been changed, moved, deleted or jo
 snapshot (and every earlier one) exactly the same features. Labels, which read the window after, change."""
 
 import json
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -154,26 +155,36 @@ def change_after(events: pd.DataFrame, cutoff: date, seed: int) -> pd.DataFrame:
     return pd.concat([before, after, pd.DataFrame(extra)], ignore_index=True)
 
 
-def build_features(events: pd.DataFrame, workdir: Path) -> pd.DataFrame:
-    """Load `events` as marts.fct_customer_events into a new DuckDB file, run the real dbt models
-    mining_as_of and customer_features with the as-of date pinned, and read the features back."""
-    workdir.mkdir(parents=True)
-    warehouse = workdir / "warehouse.duckdb"
+def load_events(events: pd.DataFrame, warehouse: Path) -> None:
+    """`events` as marts.fct_customer_events in `warehouse`, replacing what was there."""
     frame = events[list(EVENT_COLUMNS)]
     casts = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in EVENT_COLUMNS.items())
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema marts")
+        con.execute("create schema if not exists marts")
         con.register("frame", frame)
-        con.execute(f"create table marts.fct_customer_events as select {casts} from frame")
+        con.execute(f"create or replace table marts.fct_customer_events as select {casts} from frame")
+
+
+def run_features(
+    warehouse: Path, workdir: Path, as_of: str = AS_OF, full_refresh: bool = False
+) -> pd.DataFrame:
+    """Run the real dbt models mining_as_of and customer_features on `warehouse` with the as-of date
+    pinned, and read the features back."""
+    args = ["run", "--select", "mining_as_of customer_features", "--vars", json.dumps({"as_of_date": as_of})]
     done = run_dbt(
-        ["run", "--select", "mining_as_of customer_features", "--vars", json.dumps({"as_of_date": AS_OF})],
-        warehouse,
-        workdir,
-        unset=["CRM_AS_OF_DATE"],
+        [*args, *(["--full-refresh"] if full_refresh else [])], warehouse, workdir, unset=["CRM_AS_OF_DATE"]
     )
     assert done.returncode == 0, done.stdout[-3000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute("select * from marts.customer_features order by as_of_date, customer_id").fetchdf()
+
+
+def build_features(events: pd.DataFrame, workdir: Path) -> pd.DataFrame:
+    """customer_features of `events` in a new DuckDB file."""
+    workdir.mkdir(parents=True)
+    warehouse = workdir / "warehouse.duckdb"
+    load_events(events, warehouse)
+    return run_features(warehouse, workdir)
 
 
 @pytest.fixture(scope="module")
@@ -241,3 +252,45 @@ def test_changing_events_after_a_snapshot_changes_none_of_its_features(
     assert not old[labels].equals(new[labels])
     later = base[base["as_of_date"] > upto][features].reset_index(drop=True)
     assert not later.equals(rebuilt[rebuilt["as_of_date"] > upto][features].reset_index(drop=True))
+
+
+def _rebuilt_customers(warehouse: Path) -> set[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select customer_id from intermediate.customer_feature_inputs where rebuilt")
+        return {customer for (customer,) in rows.fetchall()}
+
+
+def test_incremental_builds_equal_a_full_build(events: pd.DataFrame, tmp_path: Path):
+    """Built on top of the last build, customer_features rewrites only the customers whose events changed,
+    the as-of snapshot when the as-of date moves and the snapshots whose labels became known; after each
+    step it equals a build from scratch of the same events and as-of date."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    load_events(events, warehouse)
+    run_features(warehouse, tmp_path / "first", as_of="2025-12-10")
+    ids = events["customer_id"]
+    changed = events[ids != "C07"].copy()  # C07's records withdrawn
+    changed.loc[changed["customer_id"] == "C03", "amount"] *= 2  # C03's records corrected
+    changed.loc[changed["customer_id"] == "C05", "customer_id"] = "C06"  # C05 merged into C06
+    visit = {"station_type": "authorized", "service_kind": "maintenance", "vin": "NV1", "amount": 500.0}
+    new = [_event("NEW", 1, "purchase", date(2025, 6, 1), vin="NV1", amount=99000.0),
+           _event("NEW", 2, "service", date(2025, 12, 19), **visit)]  # fmt: skip
+    changed = pd.concat([changed, pd.DataFrame(new)], ignore_index=True)
+    later = pd.concat([changed, pd.DataFrame([_event("C08", 999, "service", date(2025, 12, 28), **visit)])])
+    steps = [
+        # (events, as-of date, customers rewritten whole, snapshot dates rewritten for every customer)
+        (changed, "2025-12-10", {"C03", "C06", "NEW"}),  # the same as-of date
+        (changed, "2025-12-20", set()),  # the as-of snapshot moves; no label window ends in between
+        (later, "2025-12-31", {"C08"}),  # 2025-10-01's 90 days end on 2025-12-30: its labels are known
+        (later, "2026-01-05", None),  # a new month: everything
+    ]
+    for n, (step_events, as_of, rebuilt) in enumerate(steps):
+        load_events(step_events, warehouse)
+        incremental = run_features(warehouse, tmp_path / f"step{n}", as_of=as_of)
+        scratch = tmp_path / f"scratch{n}.duckdb"
+        shutil.copyfile(warehouse, scratch)
+        full = run_features(scratch, tmp_path / f"scratch{n}", as_of=as_of, full_refresh=True)
+        pd.testing.assert_frame_equal(incremental, full)
+        everyone = set(step_events["customer_id"])
+        assert _rebuilt_customers(warehouse) == (everyone if rebuilt is None else rebuilt), as_of
+        assert _rebuilt_customers(scratch) == everyone
+    assert "C07" not in set(incremental["customer_id"]) and "C05" not in set(incremental["customer_id"])

@@ -56,6 +56,7 @@ BY_CUSTOMER = (
     "marts.dim_customer",
     "marts.dim_vehicle",
     "marts.fct_vehicle_ownership",
+    "marts.customer_features",
 )
 # A whole published state in one row; the last column is xref customers missing from dim_customer.
 SIGNATURE = """

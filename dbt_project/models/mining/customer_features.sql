@@ -10,7 +10,20 @@
     grows with customers x months only in what is written. The timeline ends at the as-of date: a label
     whose window reaches past it is null anyway. The as-of date, when it is not the first of a month, is
     computed from the events before it. -#}
-with events as (
+{%- set plan = customer_features_plan() -%}
+{{
+    config(
+        materialized=incremental_materialized(),
+        incremental_strategy='append',
+        pre_hook=[
+            "{{ stage_feature_inputs(customer_features_plan()) }}",
+            "{{ delete_rebuilt_features(customer_features_plan()) }}",
+        ],
+        post_hook="{{ record_feature_inputs() }}",
+    )
+}}
+
+with all_events as (
     select
         *,
         event_type = 'service' and service_kind <> 'recall' as is_visit,
@@ -19,6 +32,19 @@ with events as (
         event_type in ('purchase', 'registration') as is_acquisition,
         extract(year from event_date) * 12 + extract(month from event_date) as month_number
     from {{ ref('fct_customer_events') }}
+),
+
+{#- The events of the customers whose rows this build writes, for the month snapshots and for the as-of
+    snapshot (every customer's when the as-of date moved). -#}
+events as (
+    select * from all_events
+    {%- if plan.mode == 'changed' and not plan.label_dates %}
+    where customer_id in (select customer_id from {{ feature_inputs('customer_feature_inputs__next') }} where rebuilt)
+    {%- endif %}
+),
+
+day_events as (
+    select * from {{ 'all_events' if plan.mode == 'changed' and plan.previous != plan.as_of else 'events' }}
 ),
 
 mining_as_of as (
@@ -39,7 +65,7 @@ month_offsets as (
 
 first_month as (
     select {{ dbt.date_trunc('month', 'min(event_date)') }} as first_month
-    from events
+    from all_events
 ),
 
 {# Every month start from the first event's month to the as-of date. #}
@@ -84,7 +110,7 @@ vehicle_acquisitions as (
         coalesce(vin, source_record_id) as vehicle_key,
         min(event_date) as acquired_on,
         min(month_number) as month_number
-    from events
+    from day_events
     where is_acquisition
     group by customer_id, coalesce(vin, source_record_id)
 ),
@@ -276,7 +302,7 @@ day_snapshots as (
 day_history as (
     select day_snapshots.*, events.*
     from day_snapshots
-    inner join events on events.event_date < day_snapshots.as_of_date
+    inner join day_events as events on events.event_date < day_snapshots.as_of_date
 ),
 
 day_vehicles as (
@@ -344,7 +370,7 @@ aggregated as (
     select * from day_features
 ),
 
-final as (
+features as (
     select
         aggregated.customer_id,
         aggregated.as_of_date,
@@ -401,6 +427,20 @@ final as (
     from aggregated
     inner join snapshots on aggregated.as_of_date = snapshots.as_of_date
     cross join mining_as_of
+),
+
+{# The rows this build writes: see macros/incremental_features.sql. #}
+final as (
+    select * from features
+    {%- if plan.mode == 'changed' %}
+    where customer_id in (select customer_id from {{ feature_inputs('customer_feature_inputs__next') }} where rebuilt)
+        {%- for label_date in plan.label_dates %}
+        or as_of_date = date '{{ label_date }}'
+        {%- endfor %}
+        {%- if plan.previous != plan.as_of %}
+        or as_of_date = date '{{ plan.as_of }}'
+        {%- endif %}
+    {%- endif %}
 )
 
 select * from final

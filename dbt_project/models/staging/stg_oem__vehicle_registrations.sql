@@ -1,6 +1,6 @@
 {{
     config(
-        materialized=staging_materialized(),
+        materialized=incremental_materialized(),
         incremental_strategy='delete+insert',
         unique_key='source_record_id',
         pre_hook="{{ delete_relanded_rows([source('raw', 'vehicle_registrations')]) }}",
