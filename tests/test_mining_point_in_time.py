@@ -256,7 +256,7 @@ def test_changing_events_after_a_snapshot_changes_none_of_its_features(
 
 def _rebuilt_customers(warehouse: Path) -> set[str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute("select customer_id from intermediate.customer_feature_inputs where rebuilt")
+        rows = con.execute("select customer_id from intermediate.customer_features_inputs where rebuilt")
         return {customer for (customer,) in rows.fetchall()}
 
 

@@ -546,6 +546,16 @@ def test_customers_after_an_incremental_run_equal_a_full_rebuild(history: Histor
     assert 0 < second["splink_pairs_scored_this_run"] < 0.2 * second["splink_scored_pairs"]
 
 
+def test_dim_customer_rewrites_only_the_customers_whose_records_changed(history: History):
+    """(customer_features does the same within a month; the second delivery here starts a new one, and the
+    mining tests build it across a month.)"""
+    counts = "select count(*) filter (where rebuilt), count(*) from intermediate.dim_customer_inputs"
+    ((rebuilt, customers),) = _query(history.warehouse, counts)
+    assert 0 < rebuilt < 0.2 * customers
+    ((rebuilt, customers),) = _query(history.rebuilt, counts)
+    assert rebuilt == customers > 1000
+
+
 def test_corrections_and_withdrawals_follow_the_newest_delivery(history: History):
     w = history.warehouse
     picks = history.picks

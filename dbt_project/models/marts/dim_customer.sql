@@ -1,5 +1,23 @@
+{#- Rebuilt by customer on DuckDB: only the customers whose records changed (macros/incremental_customers.sql).
+    With its contract enforced, it fails on a changed schema: rebuild it whole then. -#}
+{{
+    config(
+        materialized=incremental_materialized(),
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=[
+            "{{ stage_customer_inputs(dim_customer_inputs(), customer_rebuild_mode()) }}",
+            "{{ delete_rebuilt_customers(customer_rebuild_mode()) }}",
+        ],
+        post_hook="{{ record_customer_inputs() }}",
+    )
+}}
+
 with xref as (
     select * from {{ ref('customer_xref') }}
+    {%- if customer_rebuild_mode() == 'changed' %}
+    where customer_id in ({{ rebuilt_customers() }})
+    {%- endif %}
 ),
 
 conformed as (

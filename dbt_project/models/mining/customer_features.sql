@@ -16,10 +16,10 @@
         materialized=incremental_materialized(),
         incremental_strategy='append',
         pre_hook=[
-            "{{ stage_feature_inputs(customer_features_plan()) }}",
-            "{{ delete_rebuilt_features(customer_features_plan()) }}",
+            "{{ stage_customer_inputs(customer_features_inputs(), customer_features_plan().mode) }}",
+            "{{ delete_rebuilt_customers(customer_features_plan().mode, rewritten_snapshots(customer_features_plan())) }}",
         ],
-        post_hook="{{ record_feature_inputs() }}",
+        post_hook="{{ record_customer_inputs() }}",
     )
 }}
 
@@ -39,7 +39,7 @@ with all_events as (
 events as (
     select * from all_events
     {%- if plan.mode == 'changed' and not plan.label_dates %}
-    where customer_id in (select customer_id from {{ feature_inputs('customer_feature_inputs__next') }} where rebuilt)
+    where customer_id in ({{ rebuilt_customers() }})
     {%- endif %}
 ),
 
@@ -429,17 +429,11 @@ features as (
     cross join mining_as_of
 ),
 
-{# The rows this build writes: see macros/incremental_features.sql. #}
+{# The rows this build writes: see macros/incremental_customers.sql. #}
 final as (
     select * from features
     {%- if plan.mode == 'changed' %}
-    where customer_id in (select customer_id from {{ feature_inputs('customer_feature_inputs__next') }} where rebuilt)
-        {%- for label_date in plan.label_dates %}
-        or as_of_date = date '{{ label_date }}'
-        {%- endfor %}
-        {%- if plan.previous != plan.as_of %}
-        or as_of_date = date '{{ plan.as_of }}'
-        {%- endif %}
+    where customer_id in ({{ rebuilt_customers() }}) {{ rewritten_snapshots(plan) }}
     {%- endif %}
 )
 
