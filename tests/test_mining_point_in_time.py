@@ -277,7 +277,7 @@ def test_incremental_builds_equal_a_full_build(events: pd.DataFrame, tmp_path: P
     changed = pd.concat([changed, pd.DataFrame(new)], ignore_index=True)
     later = pd.concat([changed, pd.DataFrame([_event("C08", 999, "service", date(2025, 12, 28), **visit)])])
     steps = [
-        # (events, as-of date, customers rewritten whole, snapshot dates rewritten for every customer)
+        # (events, as-of date, customers rewritten whole: None for every one)
         (changed, "2025-12-10", {"C03", "C06", "NEW"}),  # the same as-of date
         (changed, "2025-12-20", set()),  # the as-of snapshot moves; no label window ends in between
         (later, "2025-12-31", {"C08"}),  # 2025-10-01's 90 days end on 2025-12-30: its labels are known

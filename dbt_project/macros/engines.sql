@@ -1,8 +1,9 @@
 {#- What differs between the engines beyond dbt's cross-database macros: how incremental models are
     materialised, the SHA-256 function, and where Spark finds the landed raw tables. -#}
 
-{#- Staging and customer_features are incremental on DuckDB (they delete and insert what changed). Spark's
-    Parquet tables cannot delete rows, so there they are rebuilt whole on every run: the same rows either way. -#}
+{#- Staging, dim_customer and customer_features are incremental on DuckDB (they delete and insert what
+    changed). Spark's Parquet tables cannot delete rows, so there they are rebuilt whole on every run: the
+    same rows either way. -#}
 {% macro incremental_materialized() -%}
     {{ return('table' if target.type == 'spark' else 'incremental') }}
 {%- endmacro %}

@@ -17,7 +17,7 @@
         incremental_strategy='append',
         pre_hook=[
             "{{ stage_customer_inputs(customer_features_inputs(), customer_features_plan().mode) }}",
-            "{{ delete_rebuilt_customers(customer_features_plan().mode, rewritten_snapshots(customer_features_plan())) }}",
+            "{% set plan = customer_features_plan() %}{{ delete_rebuilt_customers(plan.mode, rewritten_snapshots(plan)) }}",
         ],
         post_hook="{{ record_customer_inputs() }}",
     )
