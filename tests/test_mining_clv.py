@@ -24,6 +24,7 @@ from pipelines.mining.clv import (
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lifetimes' import-time warnings, see pipelines/mining/clv.py
     from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+    from lifetimes.utils import summary_data_from_transaction_data
 
 CALIBRATION_END = date(1997, 10, 1)  # weeks 1-39: 1997-01-01 to 1997-09-30
 
@@ -58,6 +59,28 @@ def test_our_summary_of_the_raw_log_matches_the_published_summary(cdnow_summary:
     assert np.allclose(ours["T"], published["T"], atol=0.005)
     assert np.allclose(ours["monetary_value"], published["monetary_value"], atol=0.005)
     assert int((ours["frequency"] > 0).sum()) == 946
+
+
+def test_our_summary_is_lifetimes_summary(cdnow_transactions: pd.DataFrame):
+    """The summary in DuckDB gives lifetimes' own, also with text ids, missing amounts and several visits a
+    day (summed), and for a log with nothing before the as-of date."""
+    visits = cdnow_transactions.assign(customer_id="C" + cdnow_transactions["customer_id"].astype(str))
+    visits.loc[::7, "amount"] = np.nan
+    visits = pd.concat([visits, visits.iloc[::5].assign(amount=3.0)], ignore_index=True)
+    before = visits[visits["event_date"] < pd.Timestamp(CALIBRATION_END)].fillna({"amount": 0.0})
+    theirs = summary_data_from_transaction_data(
+        before,
+        "customer_id",
+        "event_date",
+        monetary_value_col="amount",
+        observation_period_end=pd.Timestamp(CALIBRATION_END) - pd.Timedelta(days=1),
+        freq="D",
+        freq_multiplier=7,
+    )
+    ours = visit_summary(visits, CALIBRATION_END)
+    pd.testing.assert_index_equal(ours.index, theirs.index, exact=False)
+    pd.testing.assert_frame_equal(ours, theirs, check_index_type=False, rtol=1e-12)
+    assert visit_summary(visits, date(1996, 1, 1)).empty
 
 
 def test_bgnbd_reproduces_fader_hardie_lee_2005(cdnow_summary: pd.DataFrame):

@@ -156,23 +156,6 @@ def test_xref_covers_every_identifying_record_and_points_at_customers(built: Bui
     assert built.query("select count(distinct source_system) from marts.customer_xref") == [(6,)]
 
 
-def test_conformed_records_are_stored_in_key_order_so_matching_need_not_sort(built: Built):
-    out_of_order = built.query(
-        """
-        select count(*) from (
-            select
-                source_system, source_record_id,
-                lead(source_system) over () as next_system,
-                lead(source_record_id) over () as next_record
-            from intermediate.int_party_records_conformed
-        )
-        where next_system < source_system or (next_system = source_system and next_record < source_record_id)
-        """
-    )
-    assert out_of_order == [(0,)]
-    assert built.query("select count(*) from intermediate.int_party_records_conformed")[0][0] > 1000
-
-
 def test_dim_customer_golden_values_and_lineage(built: Built):
     (n, distinct, total_records) = built.query(
         "select count(*), count(distinct customer_id), sum(n_source_records) from marts.dim_customer"

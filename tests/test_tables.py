@@ -93,6 +93,22 @@ def test_read_text_as_categoricals_and_back():
     assert none.empty and isinstance(none["name"].dtype, pd.CategoricalDtype)
 
 
+def test_read_sorted_by_a_key_whatever_the_stored_order():
+    con = duckdb.connect(config={"arrow_large_buffer_size": True})
+    tables = DuckDBTables(con)
+    con.execute("create schema s; create table s.t as select * from range(5000) as r(id) order by hash(id)")
+    con.execute("alter table s.t add column name varchar default 'x'")
+    con.execute("update s.t set name = case when id % 3 = 0 then 'a' when id % 3 = 1 then 'b' end")
+    assert tables.read("s", "t", columns=["id"])["id"].tolist() != list(range(5000))
+    # The coded column and the plain ones come from two queries: both sort, so rows stay whole.
+    frame = tables.read("s", "t", where={"name": "b"}, categorical=["name"], order_by=["id"])
+    assert frame["id"].tolist() == list(range(1, 5000, 3))
+    assert isinstance(frame["name"].dtype, pd.CategoricalDtype) and set(frame["name"]) == {"b"}
+    coded = tables.read("s", "t", categorical=["name"], order_by=["id"])
+    assert coded["id"].tolist() == list(range(5000))
+    assert plain_text(coded["name"]).fillna("-").tolist() == ["ab-"[i % 3] for i in range(5000)]
+
+
 def test_categoricals_are_written_as_text():
     con = duckdb.connect()
     tables = DuckDBTables(con)

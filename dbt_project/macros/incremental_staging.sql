@@ -13,18 +13,22 @@
     {{ return('_loaded_at' in columns) }}
 {%- endmacro %}
 
-{#- Pre-hook: delete the rows whose file was landed again since the last build. -#}
+{#- Pre-hook: delete the rows whose file was landed again since the last build, compared file by file
+    (tens of thousands of files rather than millions of rows). -#}
 {% macro delete_relanded_rows(sources) -%}
     {%- if staging_is_incremental() %}
-    delete from {{ this }} as staged
-    where not exists (
-        {%- for relation in sources %}
-        select 1 from {{ relation }} as landed
-        where landed._file_path = staged._file_path and landed._loaded_at = staged._loaded_at
-        {%- if not loop.last %}
-        union all
-        {%- endif %}
-        {%- endfor %}
+    delete from {{ this }}
+    where (_file_path, _loaded_at) in (
+        select _file_path, _loaded_at from {{ this }}
+        except
+        select _file_path, _loaded_at from (
+            {%- for relation in sources %}
+            select _file_path, _loaded_at from {{ relation }}
+            {%- if not loop.last %}
+            union all
+            {%- endif %}
+            {%- endfor %}
+        ) as landed
     )
     {%- elif is_incremental() %}
     delete from {{ this }}
@@ -32,12 +36,17 @@
 {%- endmacro %}
 
 {#- The record ids to rebuild: ids with rows landed since the last build, and ids whose newest row was
-    just deleted with its file (their older rows may now be the newest). -#}
+    just deleted with its file (their older rows may now be the newest): ids with older rows only, found
+    among the few ids with older rows at all. -#}
 {% macro records_to_build(relation) -%}
     select source_record_id from {{ relation }}
     where _loaded_at > (select coalesce(max(_loaded_at), '-infinity'::timestamptz) from {{ this }})
     union
-    select source_record_id from {{ this }}
-    group by source_record_id
-    having not bool_or(is_latest_version)
+    (
+        select source_record_id from {{ this }} where not is_latest_version
+        except
+        select source_record_id from {{ this }}
+        where is_latest_version
+            and source_record_id in (select source_record_id from {{ this }} where not is_latest_version)
+    )
 {%- endmacro %}

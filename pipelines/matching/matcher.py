@@ -94,13 +94,14 @@ def in_key_order(frame: pd.DataFrame) -> bool:
 
 def read_match_records(tables: Tables) -> pd.DataFrame:
     """The conformed records that identify a customer, with the columns matching uses (the few-valued ones
-    as categoricals), as the matching asset reads them."""
+    as categoricals), in key order (sorted by the engine, not in pandas), as the matching asset reads them."""
     return tables.read(
         "intermediate",
         "int_party_records_conformed",
         where={"identifies_customer": True},
         columns=MATCH_COLUMNS,
         categorical=MATCH_CATEGORICAL,
+        order_by=("source_system", "source_record_id"),
     )
 
 

@@ -205,32 +205,33 @@ class Reconformed:
 
 
 def reconform_records(con: duckdb.DuckDBPyConnection, records: pd.DataFrame, table: str) -> Reconformed:
-    """Replace the conformed `table` (which holds fingerprints) with one row per record of `records`, in
-    their order: the stored row where a record's fingerprint is stored under its key, else the record
-    conformed now. The table is what `conform_records(records)` would make, at the cost of the new and
-    changed records only."""
+    """Make the conformed `table` (which holds fingerprints) hold one row per record of `records`: the
+    stored row where a record's fingerprint is stored under its key, else the record conformed now. The
+    table then holds what `conform_records(records)` would make, at the cost of the new and changed
+    records only: the rows of records gone or changed are deleted and those conformed now inserted, in
+    one transaction, so the table is no longer in the records' order (matching reads it sorted)."""
     records = records.reset_index(drop=True)
     keys = ["source_system", "source_record_id", FINGERPRINT]
     current = records[keys[:2]].assign(
         **{FINGERPRINT: record_fingerprints(records, conform_version()), "_position": np.arange(len(records))}
     )
-    joined = f"{table} as stored join _current using ({', '.join(keys)})"
+    matched = " and ".join(f"_current.{key} = stored.{key}" for key in keys)
     con.register("_current", current)
+    con.begin()
     try:
-        kept = con.execute(f"select _position from {joined}").fetchnumpy()["_position"]
-        fresh = np.setdiff1d(np.arange(len(records)), kept)
-        stored = f"select _current._position, stored.* from {joined}"
+        gone = f"not exists (select 1 from _current where {matched})"
+        con.execute(f"delete from {table} as stored where {gone}")
+        unstored = f"select _position from _current anti join {table} using ({', '.join(keys)})"
+        fresh = np.sort(con.execute(unstored).fetchnumpy()["_position"])
         if len(fresh):
-            conformed = conform_records(
-                records.iloc[fresh], fingerprints=current[FINGERPRINT].to_numpy()[fresh]
-            )
-            con.register("_fresh", conformed.append_column("_position", pa.array(fresh)))
-            stored += " union all by name select * from _fresh"
-        con.execute(
-            f"create or replace table {table} as "
-            f"select * exclude (_position) from ({stored}) order by _position"
-        )
+            fingerprints = current[FINGERPRINT].to_numpy()[fresh]
+            con.register("_fresh", conform_records(records.iloc[fresh], fingerprints=fingerprints))
+            con.execute(f"insert into {table} by name select * from _fresh")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
     finally:
         con.unregister("_current")
         con.unregister("_fresh")
-    return Reconformed(reused=len(kept), conformed=len(fresh))
+    return Reconformed(reused=len(records) - len(fresh), conformed=len(fresh))

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -25,7 +26,6 @@ with warnings.catch_warnings():
     # `mode.chained_assignment`, a no-op since pandas 3.
     warnings.simplefilter("ignore")
     from lifetimes import BetaGeoFitter, GammaGammaFitter
-    from lifetimes.utils import summary_data_from_transaction_data
 
 WEEKS_PER_MONTH = 365.25 / 12 / 7
 MONTHLY_DISCOUNT_RATE = 0.01  # about 12.7 % a year, lifetimes' default
@@ -50,20 +50,42 @@ class ClvFit:
     customers: pd.DataFrame
 
 
+# lifetimes' `summary_data_from_transaction_data` in SQL: its pandas group-bys took 9 s of 4.6M visits at
+# 1M customers, DuckDB 1 s. Per customer: repeat visit days, first to last visit day and first visit day to
+# the day before `as_of` in weeks, and the mean spend of the repeat visit days (0 without one).
+VISIT_SUMMARY = """
+with visit_days as (
+    select customer_id, cast(event_date as date) as visit_day, sum(coalesce(amount, 0)) as spend
+    from visits
+    where cast(event_date as date) < $as_of
+    group by customer_id, cast(event_date as date)
+),
+
+numbered as (
+    select *, row_number() over (partition by customer_id order by visit_day) as nth
+    from visit_days
+)
+
+select
+    customer_id,
+    count(*) - 1 as frequency,
+    date_diff('day', min(visit_day), max(visit_day)) / 7 as recency,
+    date_diff('day', min(visit_day), cast($as_of as date) - 1) / 7 as "T",
+    coalesce(avg(spend) filter (where nth > 1), 0) as monetary_value
+from numbered
+group by customer_id
+order by customer_id
+"""
+
+
 def visit_summary(visits: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """frequency (repeat visit days), recency and T (weeks) and monetary_value (mean spend of the repeat
-    visits) per customer_id, from the `visits` (customer_id, event_date, amount) strictly before `as_of`."""
-    dates = pd.to_datetime(visits["event_date"])
-    before = visits.assign(event_date=dates, amount=visits["amount"].fillna(0.0))[dates < pd.Timestamp(as_of)]
-    return summary_data_from_transaction_data(
-        before[["customer_id", "event_date", "amount"]],
-        "customer_id",
-        "event_date",
-        monetary_value_col="amount",
-        observation_period_end=pd.Timestamp(as_of - timedelta(days=1)),
-        freq="D",
-        freq_multiplier=7,
-    )
+    visits) per customer_id, from the `visits` (customer_id, event_date, amount) strictly before `as_of`:
+    lifetimes' summary (`freq="D"`, `freq_multiplier=7`, ending the day before `as_of`), in DuckDB."""
+    with duckdb.connect() as con:
+        con.register("visits", visits[["customer_id", "event_date", "amount"]])
+        summary = con.execute(VISIT_SUMMARY, {"as_of": as_of}).df()
+    return summary.set_index("customer_id").astype(float)
 
 
 def _quiet_fit(model, *args, **kwargs):
