@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -94,15 +95,22 @@ def in_key_order(frame: pd.DataFrame) -> bool:
 
 def read_match_records(tables: Tables) -> pd.DataFrame:
     """The conformed records that identify a customer, with the columns matching uses (the few-valued ones
-    as categoricals), in key order (sorted by the engine, not in pandas), as the matching asset reads them."""
-    return tables.read(
+    as categoricals), in key order, as the matching asset reads them. A full build stores them in key order;
+    after an incremental day (rows deleted and inserted) they are read again, sorted by the engine: sorting
+    on every read held the records twice (1M customers: the matching step peaked at 9.4 GB, not 7.1 GB)."""
+    read = partial(
+        tables.read,
         "intermediate",
         "int_party_records_conformed",
         where={"identifies_customer": True},
         columns=MATCH_COLUMNS,
         categorical=MATCH_CATEGORICAL,
-        order_by=("source_system", "source_record_id"),
     )
+    records = read()
+    if in_key_order(records):
+        return records
+    del records
+    return read(order_by=("source_system", "source_record_id"))
 
 
 def identifying_records(conformed: pd.DataFrame) -> pd.DataFrame:
