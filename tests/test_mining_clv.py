@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from pipelines.mining.clv import (
+    MONTHLY_DISCOUNT_RATE,
     ClvModels,
     fit_bgnbd,
     fit_clv,
@@ -110,6 +111,19 @@ def test_predictions_on_cdnow_are_sane(cdnow_summary: pd.DataFrame):
     # The population mean spend (no repeat purchase) is p * gamma / (q - 1) = 35.17 dollars.
     assert round(out.loc[out["frequency"] == 0, "expected_spend_per_visit"].iloc[0], 2) == 35.17
     assert (out["clv"] >= 0).all() and (out["clv"] <= out["expected_spend"] + 1e-9).all()
+
+
+def test_our_value_is_lifetimes_value(cdnow_summary: pd.DataFrame):
+    """The discounted value from one prediction per month boundary is Gamma-Gamma's own
+    `customer_lifetime_value`, which predicts each month's start and end apart."""
+    models = ClvModels(fit_bgnbd(cdnow_summary), fit_gamma_gamma(cdnow_summary))
+    f, r, t, m = (cdnow_summary[c] for c in ("frequency", "recency", "T", "monetary_value"))
+    theirs = models.gamma_gamma.customer_lifetime_value(
+        models.bgnbd, f, r, t, m, time=12, freq="W", discount_rate=MONTHLY_DISCOUNT_RATE
+    )
+    ours = predict(models, cdnow_summary, months=12)["clv"]
+    assert (ours > 0).all()
+    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-10, atol=0)
 
 
 def test_fit_clv_fits_each_group_apart(cdnow_transactions: pd.DataFrame):

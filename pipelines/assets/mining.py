@@ -6,6 +6,7 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
+from pipelines.mining.clusters import INPUT_COLUMNS as CLUSTER_INPUTS
 from pipelines.mining.clusters import cluster_customers
 from pipelines.mining.clv import fit_clv, holdout_visits
 from pipelines.resources import Warehouse
@@ -83,11 +84,8 @@ def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
             & events["service_kind"].ne("recall")
             & (events["event_date"] < pd.Timestamp(as_of))
         ).fillna(False)
-        visits = (
-            events.loc[authorised_visit, ["customer_id", "event_date", "amount"]]
-            .sort_values(["customer_id", "event_date", "amount"], kind="stable")
-            .reset_index(drop=True)
-        )
+        # In any order: the visit summaries are SQL group-bys (sorting 4.5M visits at 1M took 7 s).
+        visits = events.loc[authorised_visit, ["customer_id", "event_date", "amount"]].reset_index(drop=True)
         groups = (
             tables.read(SCHEMA, "dim_customer", columns=["customer_id", "customer_type"])
             .set_index("customer_id")["customer_type"]
@@ -184,7 +182,9 @@ def _holdout_check(holdout: dict) -> dg.AssetCheckResult:
 def customer_clusters(warehouse: Warehouse):
     with warehouse.tables() as tables:
         as_of = _as_of(tables)
-        features = tables.read(SCHEMA, "customer_features", where={"as_of_date": as_of})
+        features = tables.read(
+            SCHEMA, "customer_features", where={"as_of_date": as_of}, columns=list(CLUSTER_INPUTS)
+        )
         active = features["n_vehicles_bought"].gt(0) | features["n_service_visits"].gt(0)
         features = features[active].sort_values("customer_id").reset_index(drop=True)
         clustering = cluster_customers(features)

@@ -29,6 +29,7 @@ with warnings.catch_warnings():
 
 WEEKS_PER_MONTH = 365.25 / 12 / 7
 MONTHLY_DISCOUNT_RATE = 0.01  # about 12.7 % a year, lifetimes' default
+WEEKS_PER_CLV_MONTH = 4.345  # lifetimes' month in weeks for the value (`freq="W"`)
 # log r, log alpha (weeks), log a, log b: wide enough for any retail or service population.
 BGNBD_LOG_BOUNDS = ((-5.0, 5.0), (-5.0, 12.0), (-10.0, 5.0), (-10.0, 10.0))
 MIN_GROUP_CUSTOMERS = 50  # also the least history worth a fit: with fewer customers predictions stay null
@@ -127,16 +128,35 @@ def predict(models: ClvModels, summary: pd.DataFrame, months: int = 12) -> pd.Da
     visits = expected_visits(bgnbd, summary, months)
     # Without a repeat visit (frequency 0) the Gamma-Gamma posterior is the population mean.
     spend_per_visit = np.asarray(gamma_gamma.conditional_expected_average_profit(f, m))
-    clv = gamma_gamma.customer_lifetime_value(
-        bgnbd, f, r, t, m, time=months, freq="W", discount_rate=MONTHLY_DISCOUNT_RATE
-    )
     return summary.assign(
         p_alive=np.asarray(bgnbd.conditional_probability_alive(f, r, t)),
         expected_visits=visits,
         expected_spend_per_visit=spend_per_visit,
         expected_spend=visits * spend_per_visit,
-        clv=np.asarray(clv),
+        clv=discounted_value(bgnbd, spend_per_visit, summary, months),
     )
+
+
+def discounted_value(
+    bgnbd: BetaGeoFitter, spend_per_visit: np.ndarray, summary: pd.DataFrame, months: int = 12
+) -> np.ndarray:
+    """Gamma-Gamma's `customer_lifetime_value` (freq "W"): each month's expected visits times the spend per
+    visit, discounted monthly. lifetimes predicts every month's start and end apart (24 hypergeometric
+    evaluations for 12 months: 15 s of 567k customers at 1M); the cumulative predictions here are made once
+    per month boundary (13)."""
+    f, r, t = summary["frequency"], summary["recency"], summary["T"]
+    cumulative = [
+        np.asarray(
+            bgnbd.conditional_expected_number_of_purchases_up_to_time(step * WEEKS_PER_CLV_MONTH, f, r, t)
+        )
+        for step in range(months + 1)
+    ]
+    value = np.zeros(len(summary))
+    for step in range(1, months + 1):
+        value += (
+            spend_per_visit * (cumulative[step] - cumulative[step - 1]) / (1 + MONTHLY_DISCOUNT_RATE) ** step
+        )
+    return value
 
 
 def model_groups(summary: pd.DataFrame, groups: pd.Series | None) -> pd.Series:
