@@ -4,12 +4,16 @@ against the generated truth: a truth person's customer is the one holding most o
 import hashlib
 import os
 import re
+import shutil
 
 import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 
+from pipelines.assets.mining import customer_clusters, customer_clv
+from pipelines.automation import FULL_REBUILD_TAG
+from pipelines.resources import Warehouse
 from pipelines.settings import REPO_ROOT
 from tests.conftest import Built
 
@@ -242,6 +246,46 @@ def test_clv_predictions_and_holdout_check(built: Built):
     holdout = checks["holdout_visits_within_20_percent"]
     assert holdout.passed
     assert abs(holdout.metadata["relative_error"].value) < 0.2
+
+
+def test_later_runs_of_the_month_keep_its_models_until_a_full_rebuild(built: Built, tmp_path):
+    """A later run of the as-of month scores CLV with the stored models (reporting their holdout) and fits
+    the k chosen by the month's first run: for the same data, the same tables to the last bit. The
+    full_rebuild job fits the CLV models and chooses k again."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built.warehouse, warehouse)
+    resources = {"warehouse": Warehouse(path=str(warehouse))}
+    tables = {
+        "customer_clv": "select * from marts.customer_clv order by customer_id",
+        "customer_clusters": "select * from marts.customer_clusters order by customer_id",
+        "customer_cluster_scores": "select * from marts.customer_cluster_scores order by k",
+    }
+
+    def run(tags: dict[str, str]) -> tuple[dict[str, dict], dict[str, pd.DataFrame], bool]:
+        result = dg.materialize([customer_clv, customer_clusters], resources=resources, tags=tags)
+        metadata = {
+            event.asset_key.path[-1]: {k: v.value for k, v in event.materialization.metadata.items()}
+            for event in result.get_asset_materialization_events()
+        }
+        (check,) = result.get_asset_check_evaluations()
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return metadata, {name: con.execute(sql).fetchdf() for name, sql in tables.items()}, check.passed
+
+    built_tables = {name: frame(built, sql) for name, sql in tables.items()}
+    kept, kept_tables, holdout_passed = run({})
+    assert kept["customer_clv"]["model_fitted_this_run"] is False
+    assert kept["customer_clv"]["model_fitted_as_of"] == str(AS_OF.date()) and holdout_passed
+    assert kept["customer_clusters"]["k_chosen_this_run"] is False
+    assert kept["customer_cluster_scores"]["k_chosen_as_of"] == str(AS_OF.date())
+    for name, table in kept_tables.items():
+        pd.testing.assert_frame_equal(table, built_tables[name], check_exact=True, obj=name)
+
+    refitted, refitted_tables, _ = run({FULL_REBUILD_TAG: "true"})
+    assert refitted["customer_clv"]["model_fitted_this_run"] is True
+    assert refitted["customer_clusters"]["k_chosen_this_run"] is True
+    assert refitted["customer_clv"]["parameters"] == kept["customer_clv"]["parameters"]
+    for name, table in refitted_tables.items():
+        pd.testing.assert_frame_equal(table, built_tables[name], check_exact=False, rtol=1e-9, obj=name)
 
 
 def test_next_service_due_covers_every_owned_vehicle(built: Built):

@@ -18,7 +18,10 @@ from pipelines.mining.clv import (
     fit_clv,
     fit_gamma_gamma,
     holdout_visits,
+    models_frame,
     predict,
+    score_clv,
+    stored_models,
     visit_summary,
 )
 
@@ -153,3 +156,30 @@ def test_too_little_history_gives_null_predictions_not_a_failure(cdnow_transacti
     assert holdout_visits(few, CALIBRATION_END)["predicted_visits"] is None
     empty = fit_clv(few.iloc[0:0], CALIBRATION_END)
     assert empty.customers.empty and empty.models == {}
+
+
+def test_models_kept_for_the_month_score_as_when_fitted(cdnow_transactions: pd.DataFrame):
+    """The models stored by the month's first run give later runs of the month the predictions the fit
+    itself gives; a new month, an earlier as-of date or other code refits, and so do other model groups."""
+    ids = cdnow_transactions["customer_id"].unique()
+    groups = pd.Series(np.where(ids % 2 == 0, "even", "odd"), index=ids)
+    fit = fit_clv(cdnow_transactions, CALIBRATION_END, groups)
+    holdout = holdout_visits(cdnow_transactions, CALIBRATION_END, groups)
+    frame = models_frame(fit.models, CALIBRATION_END, holdout)
+    assert list(frame["model_group"]) == ["even", "odd"]
+
+    stored = stored_models(frame, CALIBRATION_END)
+    assert stored is not None and stored.holdout == holdout and stored.fitted_as_of == CALIBRATION_END
+    scored = score_clv(cdnow_transactions, CALIBRATION_END, stored.models, groups)
+    pd.testing.assert_frame_equal(scored.customers, fit.customers, check_exact=True)
+
+    later = date(1997, 10, 20)
+    moved = score_clv(cdnow_transactions, later, stored_models(frame, later).models, groups)
+    assert (moved.customers["T"] > fit.customers["T"]).all()
+    assert moved.customers["p_alive"].between(0, 1).all()
+
+    assert stored_models(frame, date(1997, 11, 1)) is None
+    assert stored_models(frame, date(1997, 9, 30)) is None
+    assert stored_models(frame.assign(code_version="other"), CALIBRATION_END) is None
+    assert stored_models(None, CALIBRATION_END) is None
+    assert score_clv(cdnow_transactions, CALIBRATION_END, stored.models) is None  # one group now: "all"

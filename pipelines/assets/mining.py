@@ -6,9 +6,11 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
+from pipelines.automation import is_full_rebuild
 from pipelines.mining.clusters import INPUT_COLUMNS as CLUSTER_INPUTS
 from pipelines.mining.clusters import cluster_customers
-from pipelines.mining.clv import fit_clv, holdout_visits
+from pipelines.mining.clv import ClvFit, fit_clv, holdout_visits, models_frame, score_clv, stored_models
+from pipelines.mining.refits import fitted_this_month
 from pipelines.resources import Warehouse
 from pipelines.tables import Tables
 from pipelines.workers import worker_pool
@@ -21,6 +23,9 @@ EVENTS = dg.AssetKey([SCHEMA, "fct_customer_events"])
 FEATURES = dg.AssetKey([SCHEMA, "customer_features"])
 CUSTOMERS = dg.AssetKey([SCHEMA, "dim_customer"])
 HOLDOUT_TOLERANCE = 0.2
+# The CLV models of the as-of month's first run, kept beside the matching model.
+MODELS = ("intermediate", "customer_clv_models")
+CLUSTER_SCORES = (SCHEMA, "customer_cluster_scores")
 
 CLV_COLUMNS = [
     "customer_id",
@@ -65,11 +70,13 @@ def _md_table(frame: pd.DataFrame) -> dg.MetadataValue:
     description=(
         "Per customer with an authorised service visit before the as-of date: BG/NBD (visits, P(alive)) and "
         "Gamma-Gamma (spend per visit) from lifetimes, fitted per customer type, and the expected visits, "
-        "spend and discounted CLV of the next 12 months. Recalls are not visits. The check refits 12 months "
-        "earlier and compares predicted with actual visits of the last 12 months."
+        "spend and discounted CLV of the next 12 months. Recalls are not visits. The models are fitted at "
+        "the first run of each as-of month (and by `full_rebuild`) and kept in "
+        "`intermediate.customer_clv_models`; later runs of the month score with them. The check refits 12 "
+        "months before the fit's as-of date and compares predicted with actual visits of the 12 months after."
     ),
 )
-def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
+def customer_clv(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.tables() as tables:
         as_of = _as_of(tables)
         # Only service events at authorised stations leave the warehouse (about half of them at 1M).
@@ -91,11 +98,9 @@ def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
             .set_index("customer_id")["customer_type"]
             .sort_index()
         )
-        with worker_pool() as pool:
-            # The holdout refit is independent of the fit: in a second process on a second core, if any.
-            holdout_job = pool.submit(holdout_visits, visits, as_of, groups) if pool else None
-            fit = fit_clv(visits, as_of, groups)
-            holdout = holdout_job.result() if holdout_job else holdout_visits(visits, as_of, groups)
+        fit, holdout, fitted_as_of, refitted = _fit_or_score(
+            tables, visits, as_of, groups, refit=is_full_rebuild(context)
+        )
         table = (
             fit.customers.reset_index()
             .rename(
@@ -124,6 +129,8 @@ def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
         metadata={
             "dagster/row_count": len(table),
             "as_of_date": str(as_of),
+            "model_fitted_this_run": refitted,
+            "model_fitted_as_of": str(fitted_as_of),
             "parameters": dg.MetadataValue.json(params),
             "expected_visits_12m": float(table["expected_visits_12m"].sum(min_count=1)),
             "clv_12m_total": float(table["clv_12m"].sum(min_count=1)),
@@ -131,6 +138,25 @@ def customer_clv(warehouse: Warehouse) -> dg.MaterializeResult:
         },
         check_results=[_holdout_check(holdout)],
     )
+
+
+def _fit_or_score(
+    tables: Tables, visits: pd.DataFrame, as_of: date, groups: pd.Series, refit: bool
+) -> tuple[ClvFit, dict, date, bool]:
+    """The predictions, the holdout and the as-of date of the models' fit, and whether they were fitted now:
+    scored with the models fitted earlier in the as-of month (with their holdout), or fitted and stored."""
+    stored = None if refit or not tables.exists(*MODELS) else stored_models(tables.read(*MODELS), as_of)
+    scored = score_clv(visits, as_of, stored.models, groups) if stored else None
+    if stored is not None and scored is not None:
+        return scored, stored.holdout, stored.fitted_as_of, False
+    with worker_pool() as pool:
+        # The holdout refit is independent of the fit: in a second process on a second core, if any.
+        holdout_job = pool.submit(holdout_visits, visits, as_of, groups) if pool else None
+        fit = fit_clv(visits, as_of, groups)
+        holdout = holdout_job.result() if holdout_job else holdout_visits(visits, as_of, groups)
+    if fit.models:
+        tables.replace(*MODELS, models_frame(fit.models, as_of, holdout))
+    return fit, holdout, as_of, True
 
 
 def _holdout_check(holdout: dict) -> dg.AssetCheckResult:
@@ -174,12 +200,14 @@ def _holdout_check(holdout: dict) -> dg.AssetCheckResult:
             description=(
                 "The k tried for customer_clusters with silhouette, Calinski-Harabasz, Davies-Bouldin and "
                 "inertia, scored on a seeded sample of at most 20,000 customers (all of them below that); "
-                "`chosen` marks the k with the best silhouette, which customer_clusters fits on everyone."
+                "`chosen` marks the k with the best silhouette, which customer_clusters fits on everyone. "
+                "Scored at the first run of each as-of month (and by `full_rebuild`): later runs of the "
+                "month keep these scores and fit the chosen k."
             ),
         ),
     ],
 )
-def customer_clusters(warehouse: Warehouse):
+def customer_clusters(context: dg.AssetExecutionContext, warehouse: Warehouse):
     with warehouse.tables() as tables:
         as_of = _as_of(tables)
         features = tables.read(
@@ -187,23 +215,47 @@ def customer_clusters(warehouse: Warehouse):
         )
         active = features["n_vehicles_bought"].gt(0) | features["n_service_visits"].gt(0)
         features = features[active].sort_values("customer_id").reset_index(drop=True)
-        clustering = cluster_customers(features)
+        chosen = None if is_full_rebuild(context) else _chosen_this_month(tables, as_of)
+        if chosen is None:
+            clustering = cluster_customers(features)
+            scores = clustering.scores.assign(as_of_date=as_of)
+            tables.replace(*CLUSTER_SCORES, scores)
+        else:
+            # k was chosen by this month's first run: only that k is fitted (and scored) now.
+            scores = chosen
+            k = int(scores.loc[scores["chosen"], "k"].iloc[0])
+            clustering = cluster_customers(features, k_range=range(k, k + 1))
         tables.replace(SCHEMA, "customer_clusters", clustering.assignments.assign(as_of_date=as_of))
-        tables.replace(SCHEMA, "customer_cluster_scores", clustering.scores.assign(as_of_date=as_of))
     best = clustering.scores.loc[clustering.scores["chosen"], "silhouette"]
     yield dg.MaterializeResult(
         asset_key=[SCHEMA, "customer_clusters"],
         metadata={
             "dagster/row_count": len(clustering.assignments),
             "k": clustering.k,
+            "k_chosen_this_run": chosen is None,
             "silhouette": float(best.iloc[0]) if len(best) else None,
             "profiles": _md_table(clustering.profiles),
         },
     )
     yield dg.MaterializeResult(
-        asset_key=[SCHEMA, "customer_cluster_scores"],
-        metadata={"dagster/row_count": len(clustering.scores), "scores": _md_table(clustering.scores)},
+        asset_key=list(CLUSTER_SCORES),
+        metadata={
+            "dagster/row_count": len(scores),
+            "k_chosen_as_of": str(scores["as_of_date"].iloc[0])[:10] if len(scores) else "none",
+            "scores": _md_table(scores.drop(columns="as_of_date")),
+        },
     )
+
+
+def _chosen_this_month(tables: Tables, as_of: date) -> pd.DataFrame | None:
+    """The scores of every k tried by this as-of month's first run, if it chose one; None means choose."""
+    if not tables.exists(*CLUSTER_SCORES):
+        return None
+    scores = tables.read(*CLUSTER_SCORES)
+    dates = {pd.Timestamp(value).date() for value in scores["as_of_date"]}
+    if len(dates) != 1 or not scores["chosen"].any() or not fitted_this_month(dates.pop(), as_of):
+        return None
+    return scores
 
 
 mining_assets = [customer_clv, customer_clusters]

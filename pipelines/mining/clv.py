@@ -4,6 +4,9 @@ Time is measured in weeks (lifetimes' `freq="D"` with `freq_multiplier=7`, so re
 fractions, as in Fader, Hardie and Lee's CDNOW tables). A visit is a day with at least one repair order; its
 spend is that day's total. Persons and companies (fleets) are fitted apart: one population each.
 
+The models are fitted at the first run of each as-of month and stored; later runs of the month score every
+customer with them (`stored_models`, `pipelines.mining.refits`).
+
 Both fits are plain maximum likelihood, bounded. lifetimes minimises with BFGS and raises ConvergenceError
 whenever scipy reports no success; on service data the BG/NBD optimum lies on the edge of the parameter space
 (almost no dropout, nearly regular visits), where BFGS stops with "precision loss". Bounds on the
@@ -13,13 +16,18 @@ log-parameters make scipy use L-BFGS-B, which converges there; for Gamma-Gamma l
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import warnings
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+
+from pipelines.mining.refits import fitted_this_month
 
 with warnings.catch_warnings():
     # lifetimes 0.11.3 warns on import: it uses pkg_resources (setuptools<81 keeps it) and sets pandas'
@@ -35,6 +43,9 @@ BGNBD_LOG_BOUNDS = ((-5.0, 5.0), (-5.0, 12.0), (-10.0, 5.0), (-10.0, 10.0))
 MIN_GROUP_CUSTOMERS = 50  # also the least history worth a fit: with fewer customers predictions stay null
 MIN_REPEAT_CUSTOMERS = 10  # Gamma-Gamma needs customers with paid repeat visits
 PREDICTIONS = ("p_alive", "expected_visits", "expected_spend_per_visit", "expected_spend", "clv")
+BGNBD_PARAMETERS = ("r", "alpha", "a", "b")
+GAMMA_GAMMA_PARAMETERS = ("p", "q", "v")
+HOLDOUT_FIELDS = ("cutoff", "customers", "predicted_visits", "actual_visits")
 
 
 @dataclass(frozen=True)
@@ -218,3 +229,82 @@ def holdout_visits(
         "predicted_visits": predicted,
         "actual_visits": int(window.drop_duplicates(["customer_id", "event_date"]).shape[0]),
     }
+
+
+def clv_version() -> str:
+    """What the fitted models depend on besides the visits: this module and the lifetimes release."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(importlib.metadata.version("lifetimes").encode())
+    return digest.hexdigest()[:16]
+
+
+def models_frame(models: dict[str, ClvModels], as_of: date, holdout: dict) -> pd.DataFrame:
+    """The fitted models as one row per group, with the as-of date and holdout of their fit, to store."""
+    return pd.DataFrame(
+        [
+            {
+                "model_group": name,
+                "fitted_as_of": pd.Timestamp(as_of),
+                "code_version": clv_version(),
+                **{k: float(fitted.bgnbd.params_[k]) for k in BGNBD_PARAMETERS},
+                **{k: float(fitted.gamma_gamma.params_[k]) for k in GAMMA_GAMMA_PARAMETERS},
+                **{f"holdout_{k}": holdout[k] for k in HOLDOUT_FIELDS},
+            }
+            for name, fitted in sorted(models.items())
+        ]
+    ).astype({"holdout_cutoff": "string", "holdout_predicted_visits": "float64"})
+
+
+@dataclass(frozen=True)
+class StoredModels:
+    models: dict[str, ClvModels]
+    fitted_as_of: date
+    holdout: dict
+
+
+def stored_models(frame: pd.DataFrame | None, as_of: date) -> StoredModels | None:
+    """The stored models, if they were fitted by this code earlier in `as_of`'s month; None means refit."""
+    if frame is None or frame.empty:
+        return None
+    fitted = {pd.Timestamp(value).date() for value in frame["fitted_as_of"]}
+    if len(fitted) != 1 or set(frame["code_version"]) != {clv_version()}:
+        return None
+    (fitted_as_of,) = fitted
+    if not fitted_this_month(fitted_as_of, as_of):
+        return None
+    models = {}
+    for row in frame.to_dict("records"):
+        bgnbd, gamma_gamma = BetaGeoFitter(), GammaGammaFitter()
+        bgnbd.params_ = pd.Series({k: row[k] for k in BGNBD_PARAMETERS})
+        gamma_gamma.params_ = pd.Series({k: row[k] for k in GAMMA_GAMMA_PARAMETERS})
+        models[row["model_group"]] = ClvModels(bgnbd, gamma_gamma)
+    first = frame.iloc[0]
+    holdout = {k: first[f"holdout_{k}"] for k in HOLDOUT_FIELDS}
+    holdout = {
+        "cutoff": str(holdout["cutoff"]),
+        "customers": int(holdout["customers"]),
+        "predicted_visits": None
+        if pd.isna(holdout["predicted_visits"])
+        else float(holdout["predicted_visits"]),
+        "actual_visits": int(holdout["actual_visits"]),
+    }
+    return StoredModels(models, fitted_as_of, holdout)
+
+
+def score_clv(
+    visits: pd.DataFrame,
+    as_of: date,
+    models: dict[str, ClvModels],
+    groups: pd.Series | None = None,
+    months: int = 12,
+) -> ClvFit | None:
+    """`fit_clv`'s predictions from already fitted `models`; None when the customers now fall into other
+    model groups than those the models were fitted for (then they are fitted again)."""
+    summary = visit_summary(visits, as_of)
+    parts = _group_parts(summary, groups)
+    if not enough_history(summary) or {name for name, _ in parts} != set(models):
+        return None
+    return ClvFit(
+        models,
+        pd.concat([predict(models[name], part, months).assign(model_group=name) for name, part in parts]),
+    )
