@@ -10,7 +10,7 @@ from pipelines.automation import is_full_rebuild
 from pipelines.mining.clusters import INPUT_COLUMNS as CLUSTER_INPUTS
 from pipelines.mining.clusters import cluster_customers
 from pipelines.mining.clv import ClvFit, fit_clv, holdout_visits, models_frame, score_clv, stored_models
-from pipelines.mining.refits import fitted_this_month
+from pipelines.mining.refits import fit_date_this_month
 from pipelines.resources import Warehouse
 from pipelines.tables import Tables
 from pipelines.workers import worker_pool
@@ -252,8 +252,7 @@ def _chosen_this_month(tables: Tables, as_of: date) -> pd.DataFrame | None:
     if not tables.exists(*CLUSTER_SCORES):
         return None
     scores = tables.read(*CLUSTER_SCORES)
-    dates = {pd.Timestamp(value).date() for value in scores["as_of_date"]}
-    if len(dates) != 1 or not scores["chosen"].any() or not fitted_this_month(dates.pop(), as_of):
+    if not scores["chosen"].any() or fit_date_this_month(scores["as_of_date"], as_of) is None:
         return None
     return scores
 

@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipelines.mining.refits import fitted_this_month
+from pipelines.mining.refits import fit_date_this_month
 
 with warnings.catch_warnings():
     # lifetimes 0.11.3 warns on import: it uses pkg_resources (setuptools<81 keeps it) and sets pandas'
@@ -199,12 +199,17 @@ def fit_clv(visits: pd.DataFrame, as_of: date, groups: pd.Series | None = None, 
     summary = visit_summary(visits, as_of)
     if not enough_history(summary):
         return ClvFit({}, summary.assign(**dict.fromkeys(PREDICTIONS, np.nan), model_group=None))
-    models: dict[str, ClvModels] = {}
-    parts = []
-    for name, part in _group_parts(summary, groups):
-        models[name] = ClvModels(fit_bgnbd(part), fit_gamma_gamma(part))
-        parts.append(predict(models[name], part, months).assign(model_group=name))
-    return ClvFit(models, pd.concat(parts))
+    parts = _group_parts(summary, groups)
+    models = {name: ClvModels(fit_bgnbd(part), fit_gamma_gamma(part)) for name, part in parts}
+    return _scored(models, parts, months)
+
+
+def _scored(models: dict[str, ClvModels], parts: list[tuple[str, pd.DataFrame]], months: int) -> ClvFit:
+    """Each group's part of the summary predicted with that group's models."""
+    return ClvFit(
+        models,
+        pd.concat([predict(models[name], part, months).assign(model_group=name) for name, part in parts]),
+    )
 
 
 def holdout_visits(
@@ -240,12 +245,13 @@ def clv_version() -> str:
 
 def models_frame(models: dict[str, ClvModels], as_of: date, holdout: dict) -> pd.DataFrame:
     """The fitted models as one row per group, with the as-of date and holdout of their fit, to store."""
+    version = clv_version()
     return pd.DataFrame(
         [
             {
                 "model_group": name,
                 "fitted_as_of": pd.Timestamp(as_of),
-                "code_version": clv_version(),
+                "code_version": version,
                 **{k: float(fitted.bgnbd.params_[k]) for k in BGNBD_PARAMETERS},
                 **{k: float(fitted.gamma_gamma.params_[k]) for k in GAMMA_GAMMA_PARAMETERS},
                 **{f"holdout_{k}": holdout[k] for k in HOLDOUT_FIELDS},
@@ -266,11 +272,8 @@ def stored_models(frame: pd.DataFrame | None, as_of: date) -> StoredModels | Non
     """The stored models, if they were fitted by this code earlier in `as_of`'s month; None means refit."""
     if frame is None or frame.empty:
         return None
-    fitted = {pd.Timestamp(value).date() for value in frame["fitted_as_of"]}
-    if len(fitted) != 1 or set(frame["code_version"]) != {clv_version()}:
-        return None
-    (fitted_as_of,) = fitted
-    if not fitted_this_month(fitted_as_of, as_of):
+    fitted_as_of = fit_date_this_month(frame["fitted_as_of"], as_of)
+    if fitted_as_of is None or set(frame["code_version"]) != {clv_version()}:
         return None
     models = {}
     for row in frame.to_dict("records"):
@@ -279,14 +282,12 @@ def stored_models(frame: pd.DataFrame | None, as_of: date) -> StoredModels | Non
         gamma_gamma.params_ = pd.Series({k: row[k] for k in GAMMA_GAMMA_PARAMETERS})
         models[row["model_group"]] = ClvModels(bgnbd, gamma_gamma)
     first = frame.iloc[0]
-    holdout = {k: first[f"holdout_{k}"] for k in HOLDOUT_FIELDS}
+    predicted = first["holdout_predicted_visits"]
     holdout = {
-        "cutoff": str(holdout["cutoff"]),
-        "customers": int(holdout["customers"]),
-        "predicted_visits": None
-        if pd.isna(holdout["predicted_visits"])
-        else float(holdout["predicted_visits"]),
-        "actual_visits": int(holdout["actual_visits"]),
+        "cutoff": str(first["holdout_cutoff"]),
+        "customers": int(first["holdout_customers"]),
+        "predicted_visits": None if pd.isna(predicted) else float(predicted),
+        "actual_visits": int(first["holdout_actual_visits"]),
     }
     return StoredModels(models, fitted_as_of, holdout)
 
@@ -304,7 +305,4 @@ def score_clv(
     parts = _group_parts(summary, groups)
     if not enough_history(summary) or {name for name, _ in parts} != set(models):
         return None
-    return ClvFit(
-        models,
-        pd.concat([predict(models[name], part, months).assign(model_group=name) for name, part in parts]),
-    )
+    return _scored(models, parts, months)
