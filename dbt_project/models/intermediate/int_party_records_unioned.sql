@@ -58,10 +58,13 @@ party_records as (
     from service_orders
 ),
 
-{# Stored in key order: matching reads the records in it and need not sort millions of them in pandas. #}
+{#- Sorted only when every record is conformed anew, which keeps this order for matching to read. -#}
+{%- set conformed = adapter.get_relation(this.database, this.schema, 'int_party_records_conformed') if execute else none %}
 final as (
     select * from party_records
+    {%- if flags.FULL_REFRESH or conformed is none %}
     order by source_system, source_record_id
+    {%- endif %}
 )
 
 select * from final
