@@ -63,6 +63,7 @@ MATCH_COLUMNS = (
 # they take 0.1 GB instead of 0.8 GB of the 8.9M records' memory. `match` takes them either way, and its xref
 # keeps them (and the customer ids) coded; `Tables` stores categoricals as text.
 MATCH_CATEGORICAL = ("source_system", "party_type", "surname", "surname_key", "sex", "id_kind", "city")
+KEY = ("source_system", "source_record_id")
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,12 @@ class MatchResult:
 
 
 def record_keys(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
-    return plain_text(frame[f"{prefix}source_system"]) + ":" + frame[f"{prefix}source_record_id"]
-
-
-KEY = ("source_system", "source_record_id")
+    """`source_system:source_record_id` per row, joined by Arrow (half the time of pandas' `+`)."""
+    system, record = (
+        pa.array(plain_text(frame[f"{prefix}{column}"])).cast(pa.large_string()) for column in KEY
+    )
+    keys = pc.binary_join_element_wise(system, record, pa.scalar(":", pa.large_string()))
+    return pd.Series(pd.array(keys, dtype="str"), index=frame.index)
 
 
 def _keys(frame: pd.DataFrame) -> pa.Table:
