@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from pipelines.matching.probabilistic import TrainedModel
+from pipelines.matching.records import record_fingerprints
 
 # Where the matching asset keeps them, in the intermediate schema.
 MODEL_TABLE = "int_match_model"
@@ -90,6 +91,7 @@ class ScoredState:
 
 
 def input_hashes(frame: pd.DataFrame) -> pd.Series:
-    """A fingerprint of each record's compared values (everything but its position)."""
-    values = frame.drop(columns="unique_id").astype("string").fillna("\x00")
-    return pd.util.hash_pandas_object(values, index=False).astype("int64")
+    """A fingerprint of each record's compared values (everything but its position), hashed by DuckDB as
+    conforming fingerprints records: pandas' hash of the values as text took 6 s for 3.2M records at 1M
+    customers. Hashes stored by another version (pandas', or another DuckDB's) cost one full scoring."""
+    return pd.Series(record_fingerprints(frame.drop(columns="unique_id"), ""), index=frame.index)
