@@ -105,7 +105,15 @@ def build_platform(
     if fresh:
         fresh_warehouse(warehouse)
     steps_file.unlink(missing_ok=True)
-    env = {**os.environ, "CRM_RAW_DIR": str(raw), "CRM_WAREHOUSE_PATH": str(warehouse)}
+    # The run imports `pipelines` from the script's own checkout: the package is installed editable from
+    # one checkout, and a benchmark started in another (a worktree) otherwise runs that one's code.
+    paths = [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {
+        **os.environ,
+        "CRM_RAW_DIR": str(raw),
+        "CRM_WAREHOUSE_PATH": str(warehouse),
+        "PYTHONPATH": os.pathsep.join(paths),
+    }
     command = [sys.executable, str(script), "--platform-steps", str(steps_file)]
     wall = run_logged(command, layout, env, check=False)
     if not steps_file.is_file():
